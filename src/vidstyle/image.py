@@ -1,0 +1,112 @@
+"""Image files and colour: loading/saving RGB frames, relative luminance."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from vidstyle._checks import check_shape
+from vidstyle.errors import ImageReadError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+# Rec. 709 / sRGB relative luminance weights (ReCoNet, Gao et al. 2018, Sec. 3.2).
+LUMINANCE_WEIGHTS = (0.2126, 0.7152, 0.0722)
+
+
+def luminance(x: torch.Tensor) -> torch.Tensor:
+    """Relative luminance ``Y = 0.2126 R + 0.7152 G + 0.0722 B``.
+
+    Args:
+        x: ``(B, 3, H, W)`` RGB.
+
+    Returns:
+        ``(B, 1, H, W)``.
+    """
+    check_shape("luminance: x", x, ("B", 3, "H", "W"))
+    w = torch.tensor(LUMINANCE_WEIGHTS, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x * w).sum(dim=1, keepdim=True)
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as a ``(H, W, 3)`` uint8 RGB array (grey and RGBA converted)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ImageReadError(f"image not found: {p}")
+    try:
+        with Image.open(p) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise ImageReadError(f"cannot read image {p}: {e}") from None
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float32 in [0, 1]."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected a (H, W, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """``(1, 3, H, W)`` or ``(3, H, W)`` float in [0, 1] -> ``(H, W, 3)`` uint8 (clamped, rounded)."""
+    if x.dim() == 4:
+        if x.shape[0] != 1:
+            raise ValueError(f"to_uint8 takes one image, got a batch of {x.shape[0]}")
+        x = x[0]
+    check_shape("to_uint8: x", x, (3, None, None))
+    arr = (x.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8)
+    return arr.permute(1, 2, 0).cpu().numpy()
+
+
+def load_image(path: str | os.PathLike, max_size: int | None = None) -> torch.Tensor:
+    """Load an image as a ``(1, 3, H, W)`` float32 tensor in [0, 1].
+
+    ``max_size`` scales the image down (never up) so that its long side is at most
+    that many pixels, keeping the aspect ratio.
+    """
+    rgb = read_rgb(path)
+    if max_size is not None and max(rgb.shape[:2]) > max_size:
+        h, w = rgb.shape[:2]
+        s = max_size / max(h, w)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        rgb = np.array(Image.fromarray(rgb).resize(size, Image.LANCZOS))
+    return to_tensor(rgb)
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it
+    over ``path``; on any error the temporary file is removed and ``path`` is
+    untouched."""
+    dst = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_image(x: torch.Tensor | np.ndarray, path: str | os.PathLike) -> None:
+    """Save a ``(1, 3, H, W)`` float image in [0, 1] (or ``(H, W, 3)`` uint8) atomically.
+
+    The format follows the file extension.
+    """
+    rgb = x if isinstance(x, np.ndarray) else to_uint8(x)
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"unsupported image extension: {Path(path).suffix!r}")
+    atomic_write(path, lambda tmp: Image.fromarray(rgb).save(tmp, format=fmt))
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    d = Path(folder)
+    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
