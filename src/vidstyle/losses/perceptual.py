@@ -45,12 +45,13 @@ def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def style_loss(
     features: Mapping[str, torch.Tensor], target_grams: Mapping[str, torch.Tensor]
 ) -> torch.Tensor:
-    """Sum over layers of the squared Frobenius distance between Gram matrices,
-    averaged over the batch. Targets of batch size 1 broadcast to the batch."""
+    """Sum over layers of the mean squared difference between Gram matrices
+    (``||G - G_target||_F^2 / C^2``, so every layer counts alike), averaged over
+    the batch. Targets of batch size 1 broadcast to the batch."""
     total = features[next(iter(features))].new_zeros((), dtype=torch.float32)
     for name, g_target in target_grams.items():
         g = gram_matrix(features[name])
-        total = total + ((g - g_target) ** 2).sum(dim=(1, 2)).mean()
+        total = total + ((g - g_target) ** 2).mean()
     return total
 
 

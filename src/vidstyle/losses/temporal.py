@@ -1,0 +1,95 @@
+"""Temporal losses of ReCoNet (Gao et al. 2018, Sec. 3.2) and Huang et al. (2017).
+
+All take the flow from the *current* frame ``t`` to the *previous* frame ``t-1``
+(so that ``warp(prev, flow)`` brings ``t-1`` onto ``t``) and a mask that is 1
+where the current pixel is visible in the previous frame.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from vidstyle._checks import check_shape
+from vidstyle.flow.warp import resize_flow, resize_mask, warp
+from vidstyle.image import luminance
+
+
+def _masked_mean(sq: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(1/D) sum M * sq`` where D is the number of elements of ``sq`` (ReCoNet's
+    normalisation: by all elements, not only the valid ones)."""
+    return (sq * mask).sum() / sq.numel()
+
+
+def feature_temporal_loss(
+    feat_cur: torch.Tensor,
+    feat_prev: torch.Tensor,
+    flow: torch.Tensor,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """``L_temp_f = (1/D) sum M_t * ||F_t - W_t(F_{t-1})||^2``.
+
+    The flow and mask are given at image resolution; they are resized to the
+    feature map (flow vectors scaled by the same factor, mask min-pooled).
+
+    Args:
+        feat_cur, feat_prev: encoder outputs ``(B, C, h, w)``.
+        flow: ``(B, 2, H, W)`` flow from frame t to t-1, in image pixels.
+        mask: ``(B, 1, H, W)`` validity of frame t's pixels.
+    """
+    dims: dict[str, int] = {}
+    check_shape("feature_temporal_loss: feat_cur", feat_cur, ("B", "C", "h", "w"), dims)
+    check_shape("feature_temporal_loss: feat_prev", feat_prev, ("B", "C", "h", "w"), dims)
+    check_shape("feature_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
+    check_shape("feature_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
+    size = feat_cur.shape[-2:]
+    flow_s = resize_flow(flow.float(), size)
+    mask_s = resize_mask(mask.float(), size)
+    diff = feat_cur.float() - warp(feat_prev.float(), flow_s)
+    return _masked_mean(diff**2, mask_s)
+
+
+def output_temporal_loss(
+    out_cur: torch.Tensor,
+    out_prev: torch.Tensor,
+    in_cur: torch.Tensor,
+    in_prev: torch.Tensor,
+    flow: torch.Tensor,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """ReCoNet's output temporal loss with the relative-luminance term:
+
+    ``L_temp_o = (1/D) sum_c M_t * ((O_t - W_t(O_{t-1}))_c - (I_t - W_t(I_{t-1}))_Y)^2``
+
+    The output is allowed to change exactly as much as the input's relative
+    luminance changes (lighting, shading), and no more.
+
+    Args:
+        out_cur, out_prev, in_cur, in_prev: ``(B, 3, H, W)`` in [0, 1].
+        flow: ``(B, 2, H, W)`` from frame t to t-1. mask: ``(B, 1, H, W)``.
+    """
+    dims: dict[str, int] = {}
+    for name, t in (("out_cur", out_cur), ("out_prev", out_prev), ("in_cur", in_cur),
+                    ("in_prev", in_prev)):
+        check_shape(f"output_temporal_loss: {name}", t, ("B", 3, "H", "W"), dims)
+    check_shape("output_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
+    check_shape("output_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
+    d_out = out_cur.float() - warp(out_prev.float(), flow)
+    d_in = luminance(in_cur.float() - warp(in_prev.float(), flow))  # (B, 1, H, W)
+    return _masked_mean((d_out - d_in) ** 2, mask)
+
+
+def plain_output_temporal_loss(
+    out_cur: torch.Tensor,
+    out_prev: torch.Tensor,
+    flow: torch.Tensor,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """Huang et al. (2017) output temporal loss without the luminance term:
+    ``(1/D) sum M_t * ||O_t - W_t(O_{t-1})||^2``."""
+    dims: dict[str, int] = {}
+    check_shape("plain_output_temporal_loss: out_cur", out_cur, ("B", 3, "H", "W"), dims)
+    check_shape("plain_output_temporal_loss: out_prev", out_prev, ("B", 3, "H", "W"), dims)
+    check_shape("plain_output_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
+    check_shape("plain_output_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
+    d_out = out_cur.float() - warp(out_prev.float(), flow)
+    return _masked_mean(d_out**2, mask)

@@ -1,0 +1,175 @@
+"""The ReCoNet image transformation network (Gao et al. 2018, Fig. 2 / Table 1).
+
+Encoder: conv 9x9 (w0) -> conv 3x3 s2 (w1) -> conv 3x3 s2 (w2) -> N residual blocks.
+Decoder: upsample + conv 3x3 (w1) -> upsample + conv 3x3 (w0) -> conv 9x9 (3).
+Reflection padding, instance normalisation, ReLU. The encoder output is the
+feature map on which the feature temporal loss acts. The same network serves the
+per-frame (Johnson et al.) and Huang et al. methods, which differ only in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from vidstyle._checks import check_image
+
+UPSAMPLE_MODES = ("nearest", "bilinear")
+OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "clamp")
+RESIDUAL_KINDS = ("standard", "separable")
+
+
+@dataclass(frozen=True)
+class ReCoNetConfig:
+    """Architecture of a ReCoNet-family network; saved inside every checkpoint."""
+
+    widths: tuple[int, int, int] = (48, 96, 192)  # channels at full, 1/2 and 1/4 resolution
+    res_blocks: int = 4  # residual blocks at 1/4 resolution
+    residual: str = "standard"  # "standard" (two 3x3 convs) or "separable" (depthwise + 1x1)
+    outer_kernel: int = 9  # kernel of the first and last convolution (full resolution)
+    upsample: str = "nearest"  # "nearest" or "bilinear" upsampling before each decoder conv
+    output: str = "sigmoid"  # maps the last conv to [0, 1]: "sigmoid", "tanh" (rescaled) or "clamp"
+
+    def __post_init__(self) -> None:
+        if len(self.widths) != 3 or any(int(w) <= 0 for w in self.widths):
+            raise ValueError(f"widths must be three positive ints, got {self.widths}")
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        if self.res_blocks < 0:
+            raise ValueError(f"res_blocks must be >= 0, got {self.res_blocks}")
+        if self.residual not in RESIDUAL_KINDS:
+            raise ValueError(f"residual must be one of {RESIDUAL_KINDS}, got {self.residual!r}")
+        if self.outer_kernel % 2 != 1:
+            raise ValueError(f"outer_kernel must be odd, got {self.outer_kernel}")
+        if self.upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {self.upsample!r}")
+        if self.output not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"output must be one of {OUTPUT_ACTIVATIONS}, got {self.output!r}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ReCoNetConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown ReCoNetConfig fields: {sorted(unknown)}")
+        return cls(**{k: tuple(v) if k == "widths" else v for k, v in d.items()})
+
+
+class ConvNormAct(nn.Sequential):
+    """Reflection pad -> conv -> instance norm -> ReLU (norm/act optional)."""
+
+    def __init__(self, cin: int, cout: int, k: int, stride: int = 1, *, norm: bool = True,
+                 act: bool = True, groups: int = 1):
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(k // 2),
+            nn.Conv2d(cin, cout, k, stride=stride, groups=groups),
+        ]
+        if norm:
+            layers.append(nn.InstanceNorm2d(cout, affine=True))
+        if act:
+            layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)
+
+
+class ResidualBlock(nn.Module):
+    """``x + body(x)``; body is two 3x3 convs, or (separable) two depthwise 3x3 + 1x1 pairs."""
+
+    def __init__(self, ch: int, kind: str = "standard"):
+        super().__init__()
+        if kind == "standard":
+            self.body = nn.Sequential(
+                ConvNormAct(ch, ch, 3), ConvNormAct(ch, ch, 3, act=False)
+            )
+        else:
+            self.body = nn.Sequential(
+                ConvNormAct(ch, ch, 3, groups=ch, norm=False, act=False),
+                ConvNormAct(ch, ch, 1),
+                ConvNormAct(ch, ch, 3, groups=ch, norm=False, act=False),
+                ConvNormAct(ch, ch, 1, act=False),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class Upsample(nn.Module):
+    def __init__(self, mode: str):
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kwargs = {"align_corners": False} if self.mode == "bilinear" else {}
+        return F.interpolate(x, scale_factor=2.0, mode=self.mode, **kwargs)
+
+
+class ReCoNet(nn.Module):
+    """Feed-forward stylization network; ``(B, 3, H, W)`` in [0, 1] -> same shape.
+
+    Any ``H, W`` is accepted: the input is reflection-padded to a multiple of 4 and
+    the output cropped back. :meth:`encode` and :meth:`decode` expose the encoder
+    feature map used by ReCoNet's feature temporal loss and by the Chen method.
+    """
+
+    MULTIPLE = 4  # two stride-2 convolutions
+
+    def __init__(self, config: ReCoNetConfig | None = None):
+        super().__init__()
+        self.config = config or ReCoNetConfig()
+        c = self.config
+        w0, w1, w2 = c.widths
+        k = c.outer_kernel
+        self.encoder = nn.Sequential(
+            ConvNormAct(3, w0, k),
+            ConvNormAct(w0, w1, 3, stride=2),
+            ConvNormAct(w1, w2, 3, stride=2),
+            *[ResidualBlock(w2, c.residual) for _ in range(c.res_blocks)],
+        )
+        self.decoder = nn.Sequential(
+            Upsample(c.upsample),
+            ConvNormAct(w2, w1, 3),
+            Upsample(c.upsample),
+            ConvNormAct(w1, w0, 3),
+            ConvNormAct(w0, 3, k, norm=False, act=False),
+        )
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % self.MULTIPLE, (-w) % self.MULTIPLE
+        if ph == 0 and pw == 0:
+            return x
+        mode = "reflect" if h > ph and w > pw else "replicate"
+        return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoder features ``(B, w2, ceil(H/4), ceil(W/4))`` of ``x`` ``(B, 3, H, W)``."""
+        check_image("ReCoNet.encode: x", x)
+        return self.encoder(self._pad(x))
+
+    def decode(self, features: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Decode features to an image in [0, 1], cropped to ``size = (H, W)`` if given."""
+        y = self.decoder(features)
+        if self.config.output == "sigmoid":
+            y = torch.sigmoid(y)
+        elif self.config.output == "tanh":
+            y = 0.5 * (torch.tanh(y) + 1.0)
+        elif not self.training:  # "clamp": unbounded in training, clamped for use
+            y = y.clamp(0.0, 1.0)
+        if size is not None:
+            y = y[..., : size[0], : size[1]]
+        return y
+
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Stylize ``x``; with ``return_features`` also return the encoder features
+        (one pass, for the feature temporal loss; works through DDP)."""
+        f = self.encode(x)
+        y = self.decode(f, x.shape[-2:])
+        return (y, f) if return_features else y

@@ -1,0 +1,115 @@
+"""Training configuration: one dataclass, saved inside every checkpoint.
+
+Loss scales (measured at step 0 on photos with candy at 128x128, Caffe-scale VGG-19
+features, Gram matrices divided by C*H*W, style loss = mean squared Gram difference
+summed over 4 layers): content ~1e5, style ~1e6 for an untrained network, TV ~0.1,
+L_temp_o ~1e-3, L_temp_f ~1e-1. The default weights bring the terms to comparable
+sizes; ``vidstyle train`` prints each weighted term at step 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from vidstyle.models.reconet import ReCoNetConfig
+
+PRESETS = ("per-frame", "huang", "reconet", "debug")
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of ``L = sum_i (a Lc + b Ls + g Ltv) + lf Lf + lo Lo`` (ReCoNet eq. 1)."""
+
+    content: float = 1e-5  # a: VGG relu3_3 feature MSE (Caffe scale, ~1e5 at step 0)
+    style: float = 2e-5  # b: Gram MSE over relu1_2..relu4_3 (~1e6 at step 0)
+    tv: float = 1.0  # g: mean absolute neighbour difference of the output
+    temporal_feature: float = 0.0  # lf: L_temp_f on the encoder output (reconet)
+    temporal_output: float = 0.0  # lo: L_temp_o on the output (reconet, huang)
+    luminance: bool = True  # L_temp_o follows the input's relative luminance (reconet)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run."""
+
+    preset: str = "reconet"
+    style: str = ""  # path of the style image
+    style_size: int = 256  # long side the style image is scaled to for its Gram targets
+    data: tuple[str, ...] = ()  # data specs: "photos:DIR", "clip:FILE_OR_DIR", "sintel:ROOT"
+    data_weights: tuple[float, ...] = ()  # mixture weights (default: equal)
+    steps: int = 2000
+    size: int = 128  # training crop side (square crops)
+    batch_size: int = 2  # frame pairs per step (per process)
+    lr: float = 1e-3
+    lr_final: float = 1e-4  # cosine decay to this learning rate at the last step
+    seed: int = 0
+    model: ReCoNetConfig = field(default_factory=ReCoNetConfig)
+    weights: LossWeights = field(default_factory=LossWeights)
+    log_every: int = 10
+    sample_every: int = 100
+    checkpoint_every: int = 100
+    num_workers: int = 2
+    amp: bool = True  # autocast to fp16 on CUDA (ignored on CPU)
+    channels_last: bool = True  # on CUDA
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["model"] = self.model.to_dict()
+        d["data"] = list(self.data)
+        d["data_weights"] = list(self.data_weights)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields: {sorted(unknown)}")
+        d = dict(d)
+        d["model"] = ReCoNetConfig.from_dict(d.get("model", {}))
+        d["weights"] = LossWeights(**d.get("weights", {}))
+        d["data"] = tuple(d.get("data", ()))
+        d["data_weights"] = tuple(d.get("data_weights", ()))
+        return cls(**d)
+
+
+# Temporal weights of the two temporal presets. L_temp_o is measured on [0, 1]
+# images and L_temp_f on encoder features, both far smaller than the perceptual
+# terms, hence the large weights.
+_RECONET = LossWeights(temporal_feature=20.0, temporal_output=2000.0, luminance=True)
+_HUANG = LossWeights(temporal_feature=0.0, temporal_output=2000.0, luminance=False)
+
+
+def preset_config(preset: str, **overrides: Any) -> TrainConfig:
+    """The documented defaults of a preset, with ``overrides`` applied.
+
+    * ``per-frame``: content + style + TV (Johnson et al. 2016).
+    * ``huang``: + output temporal loss without the luminance term (Huang et al. 2017).
+    * ``reconet``: + feature temporal loss + luminance-aware output temporal loss.
+    * ``debug``: a tiny reconet that trains in seconds on a CPU (for tests).
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    if preset == "per-frame":
+        cfg = TrainConfig(preset=preset, weights=LossWeights())
+    elif preset == "huang":
+        cfg = TrainConfig(preset=preset, weights=_HUANG)
+    elif preset == "reconet":
+        cfg = TrainConfig(preset=preset, weights=_RECONET)
+    else:
+        cfg = TrainConfig(
+            preset="debug",
+            weights=_RECONET,
+            model=ReCoNetConfig(widths=(8, 16, 16), res_blocks=1, outer_kernel=3),
+            steps=4,
+            size=32,
+            style_size=64,
+            batch_size=1,
+            log_every=1,
+            sample_every=2,
+            checkpoint_every=2,
+            num_workers=0,
+        )
+    return replace(cfg, **overrides)
+

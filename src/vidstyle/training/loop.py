@@ -1,0 +1,342 @@
+"""The two-frame training loop (reads top to bottom).
+
+One step: a batch of frame pairs ``(prev, cur, flow cur->prev, mask)`` goes through
+the network as one batch of ``2B`` images; perceptual losses act on every output,
+temporal losses on the pair (ReCoNet eq. 1). Checkpoints hold the model, the
+optimizer, the step, RNG states and the config; ``resume`` continues bit for bit
+because batch ``k`` is a deterministic function of the seed and ``k``.
+
+Runs as one process, or under ``torchrun --nproc_per_node=N`` with
+DistributedDataParallel (NCCL on GPUs, gloo on CPU); only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Sampler
+
+from vidstyle.data.mixture import build_dataset
+from vidstyle.errors import CheckpointError, VidstyleError
+from vidstyle.image import load_image, save_image
+from vidstyle.losses import (
+    CONTENT_LAYERS,
+    STYLE_LAYERS,
+    VGG19,
+    StyleLoss,
+    content_loss,
+    feature_temporal_loss,
+    output_temporal_loss,
+    plain_output_temporal_loss,
+    tv_loss,
+)
+from vidstyle.models.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
+from vidstyle.models.reconet import ReCoNet
+from vidstyle.training.config import TrainConfig
+
+CHECKPOINT = "checkpoint.pt"  # latest training state (resumable)
+MODEL = "model.pt"  # final model, no optimizer state
+LOG = "log.csv"
+LOSS_NAMES = ("total", "content", "style", "tv", "temp_f", "temp_o")
+
+
+class StepBatches(Sampler[list[int]]):
+    """Batch indices for steps ``start..steps-1``: step ``k`` on rank ``r`` of ``W``
+    gets items ``((k * W + r) * B) ... + B - 1``. Deterministic, so resuming at step
+    ``k`` sees exactly the batches an uninterrupted run would have seen."""
+
+    def __init__(self, start: int, steps: int, batch: int, rank: int = 0, world: int = 1):
+        self.start, self.steps, self.batch, self.rank, self.world = start, steps, batch, rank, world
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for k in range(self.start, self.steps):
+            base = (k * self.world + self.rank) * self.batch
+            yield list(range(base, base + self.batch))
+
+    def __len__(self) -> int:
+        return max(0, self.steps - self.start)
+
+
+def _dist_info() -> tuple[int, int, int]:
+    """(rank, world size, local rank) from torchrun's environment."""
+    return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
+            int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when available; ``cuda`` without CUDA is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise VidstyleError("--device cuda was asked for but CUDA is not available")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise VidstyleError(f"unknown device {device!r}: use auto, cpu or cuda")
+    return torch.device(device)
+
+
+def _lr_at(cfg: TrainConfig, step: int) -> float:
+    """Cosine decay from ``lr`` to ``lr_final`` over the run."""
+    t = min(1.0, step / max(1, cfg.steps - 1))
+    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * t))
+
+
+class Losses(torch.nn.Module):
+    """All loss terms of one step; the style target is computed once."""
+
+    def __init__(self, cfg: TrainConfig, style: torch.Tensor):
+        super().__init__()
+        self.w = cfg.weights
+        self.vgg = VGG19(last_layer="relu4_3")
+        self.style = StyleLoss(self.vgg, style, STYLE_LAYERS)
+
+    def forward(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        prev, cur, flow, mask = batch["prev"], batch["cur"], batch["flow"], batch["mask"]
+        b = prev.shape[0]
+        x = torch.cat([prev, cur])  # (2B, 3, H, W): frame t-1 then frame t
+        out, feat = model(x, return_features=True)
+        with torch.no_grad():
+            target = self.vgg(x, CONTENT_LAYERS)
+        f_out = self.vgg(out, set(STYLE_LAYERS) | set(CONTENT_LAYERS))
+        w = self.w
+        # Means over the 2B outputs; x2 makes it the sum over i in {t-1, t} of eq. 1.
+        terms = {
+            "content": 2 * w.content * sum(content_loss(f_out[n], target[n]) for n in CONTENT_LAYERS),
+            "style": 2 * w.style * self.style(f_out),
+            "tv": 2 * w.tv * tv_loss(out.float()),
+        }
+        if w.temporal_feature > 0:
+            terms["temp_f"] = w.temporal_feature * feature_temporal_loss(feat[b:], feat[:b], flow, mask)
+        if w.temporal_output > 0:
+            if w.luminance:
+                lo = output_temporal_loss(out[b:], out[:b], cur, prev, flow, mask)
+            else:
+                lo = plain_output_temporal_loss(out[b:], out[:b], flow, mask)
+            terms["temp_o"] = w.temporal_output * lo
+        terms["total"] = sum(terms.values())
+        return terms
+
+
+def check_inputs(cfg: TrainConfig, out_dir: Path, *, resume: bool, overwrite: bool) -> None:
+    """Every check that can fail before training starts, each one clear line."""
+    if not cfg.style:
+        raise VidstyleError("no style image given (--style IMAGE)")
+    load_image(cfg.style)  # raises ImageReadError naming the file
+    if not cfg.data:
+        raise VidstyleError("no training data given (--data photos:DIR, clip:FILE, sintel:ROOT)")
+    if cfg.size < 16 or cfg.size % 4:
+        raise VidstyleError(f"--size must be a multiple of 4 and at least 16, got {cfg.size}")
+    if cfg.steps < 1 or cfg.batch_size < 1:
+        raise VidstyleError("--steps and --batch-size must be at least 1")
+    parent = out_dir if out_dir.exists() else out_dir.parent
+    if out_dir.exists() and not out_dir.is_dir():
+        raise VidstyleError(f"output {out_dir} exists and is not a folder")
+    if not parent.is_dir():
+        raise VidstyleError(f"cannot create output folder {out_dir}: {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise VidstyleError(f"output folder {parent} is not writable")
+    if not resume and not overwrite and (out_dir / MODEL).exists():
+        raise VidstyleError(f"{out_dir / MODEL} exists; pass --overwrite to replace it or --resume")
+    if not resume and not overwrite and (out_dir / CHECKPOINT).exists():
+        raise VidstyleError(f"{out_dir / CHECKPOINT} exists; pass --resume to continue it or --overwrite")
+
+
+def load_resume_state(cfg: TrainConfig, out_dir: Path) -> tuple[TrainConfig, dict]:
+    """Read the training checkpoint of ``out_dir`` and check it belongs to this run."""
+    path = out_dir / CHECKPOINT
+    if not path.is_file():
+        raise CheckpointError(f"--resume: no {CHECKPOINT} in {out_dir}")
+    ckpt = read_checkpoint(path)
+    ts = ckpt.get("train_state")
+    if not ts:
+        raise CheckpointError(f"--resume: {path} holds no training state")
+    saved = TrainConfig.from_dict(ts["config"])
+    if saved.preset != cfg.preset:
+        raise CheckpointError(
+            f"--resume: {path} was trained with preset {saved.preset!r}, not {cfg.preset!r}"
+        )
+    # The run continues with the saved config; only the step budget may grow.
+    return replace(saved, steps=max(cfg.steps, saved.steps)), ckpt
+
+
+def train(
+    cfg: TrainConfig,
+    out_dir: str | os.PathLike,
+    *,
+    device: str = "auto",
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    meta: dict | None = None,
+) -> Path:
+    """Train and return the path of the final model (``out_dir/model.pt``)."""
+    out = Path(out_dir)
+    rank, world, local_rank = _dist_info()
+    check_inputs(cfg, out, resume=resume, overwrite=overwrite)
+    ckpt = None
+    if resume:
+        cfg, ckpt = load_resume_state(cfg, out)
+
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
+        dist.init_process_group(backend)
+    dev = resolve_device(device)
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", local_rank)
+        torch.cuda.set_device(dev)
+    cuda = dev.type == "cuda"
+    is_main = rank == 0
+    if is_main:
+        out.mkdir(exist_ok=True)
+        (out / "samples").mkdir(exist_ok=True)
+
+    torch.manual_seed(cfg.seed)
+    model = ReCoNet(cfg.model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start = 0
+    if ckpt is not None:
+        model = model_from_checkpoint(ckpt, str(out / CHECKPOINT))
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        optimizer.load_state_dict(ckpt["train_state"]["optimizer"])
+        start = int(ckpt["train_state"]["step"])
+        torch.set_rng_state(ckpt["train_state"]["rng"]["torch"])
+    model.to(dev).train()
+    fmt = torch.channels_last if cuda and cfg.channels_last else torch.contiguous_format
+    model.to(memory_format=fmt)
+    # Optimizer state follows the parameters to the device.
+    for state in optimizer.state.values():
+        for k, v in state.items():
+            if isinstance(v, torch.Tensor):
+                state[k] = v.to(dev)
+
+    style = load_image(cfg.style, max_size=cfg.style_size).to(dev)
+    losses = Losses(cfg, style).to(dev)
+    net = DistributedDataParallel(model, device_ids=[dev.index] if cuda else None) if world > 1 else model
+
+    size = (cfg.size, cfg.size)
+    dataset = build_dataset(cfg.data, cfg.data_weights, size, cfg.seed)
+    loader = DataLoader(
+        dataset,
+        batch_sampler=StepBatches(start, cfg.steps, cfg.batch_size, rank, world),
+        num_workers=cfg.num_workers,
+        pin_memory=cuda,
+        persistent_workers=False,
+        prefetch_factor=4 if cfg.num_workers > 0 else None,
+    )
+    use_amp = cuda and cfg.amp
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    if ckpt is not None and use_amp and "scaler" in ckpt["train_state"]:
+        scaler.load_state_dict(ckpt["train_state"]["scaler"])
+    sample_batch = {k: v.unsqueeze(0) for k, v in dataset[10**8].items()} if is_main else None
+
+    def save(step: int) -> None:
+        if not is_main:
+            return
+        train_state = {
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "rng": {"torch": torch.get_rng_state()},
+            "config": cfg.to_dict(),
+            "scaler": scaler.state_dict(),
+        }
+        save_checkpoint(out / CHECKPOINT, model, meta=_meta(cfg, step, meta), train_state=train_state)
+
+    log_file = None
+    writer = None
+    if is_main:
+        new_log = start == 0 or not (out / LOG).exists()
+        log_file = open(out / LOG, "w" if new_log else "a", newline="")
+        writer = csv.writer(log_file)
+        if new_log:
+            writer.writerow(["step", "lr", *LOSS_NAMES, "seconds"])
+
+    bar = None
+    if is_main and progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True,
+                   desc=f"train {cfg.preset}")
+    step = start
+    t0 = time.perf_counter()
+    try:
+        for batch in loader:
+            batch = {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
+            if fmt is torch.channels_last:
+                batch = {k: v.contiguous(memory_format=fmt) for k, v in batch.items()}
+            lr = _lr_at(cfg, step)
+            for g in optimizer.param_groups:
+                g["lr"] = lr
+            with torch.autocast("cuda", dtype=torch.float16) if use_amp else nullcontext():
+                terms = losses(net, batch)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(terms["total"]).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            step += 1
+            if is_main:
+                vals = {k: float(terms[k].detach()) if k in terms else 0.0 for k in LOSS_NAMES}
+                if step == start + 1 and bar is not None:
+                    bar.write("step-0 weighted terms: " + ", ".join(
+                        f"{k}={v:.4g}" for k, v in vals.items() if k != "total"))
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    writer.writerow([step, f"{lr:.3e}", *(f"{vals[k]:.6g}" for k in LOSS_NAMES),
+                                     f"{time.perf_counter() - t0:.1f}"])
+                    log_file.flush()
+                if bar is not None:
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in vals.items() if v}, refresh=False)
+                    bar.update(1)
+                if step % cfg.sample_every == 0 or step == cfg.steps:
+                    _write_sample(model, sample_batch, out / "samples" / f"step_{step:06d}.png", dev)
+                if step % cfg.checkpoint_every == 0 and step < cfg.steps:
+                    save(step)
+    except KeyboardInterrupt:
+        save(step)  # Ctrl-C: keep the work done so far, then stop
+        if bar is not None:
+            bar.write(f"interrupted at step {step}; checkpoint saved, continue with --resume")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        if log_file is not None:
+            log_file.close()
+    save(step)
+    if is_main:
+        save_checkpoint(out / MODEL, model, meta=_meta(cfg, step, meta))
+    if world > 1:
+        dist.barrier()
+    return out / MODEL
+
+
+def _meta(cfg: TrainConfig, step: int, extra: dict | None) -> dict:
+    m = {
+        "method": "reconet" if cfg.preset == "debug" else cfg.preset,
+        "preset": cfg.preset,
+        "style_image": Path(cfg.style).name,
+        "steps": step,
+        "size": cfg.size,
+        "train_config": cfg.to_dict(),
+    }
+    m.update(extra or {})
+    return m
+
+
+@torch.no_grad()
+def _write_sample(model: ReCoNet, batch: dict[str, torch.Tensor], path: Path, dev: torch.device) -> None:
+    """Save ``prev | output(prev) | cur | output(cur)`` side by side."""
+    was_training = model.training
+    model.eval()
+    x = torch.cat([batch["prev"], batch["cur"]]).to(dev)
+    y = model(x).float().cpu()
+    x = x.float().cpu()
+    row = torch.cat([x[0], y[0], x[1], y[1]], dim=-1).unsqueeze(0)
+    save_image(row, path)
+    model.train(was_training)

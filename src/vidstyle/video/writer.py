@@ -1,0 +1,489 @@
+"""Writing videos frame by frame with PyAV, keeping timestamps and audio.
+
+* Video: H.264 yuv420p for .mp4/.m4v/.mov/.mkv (``libx264``; if this FFmpeg lacks
+  it, ``libopenh264`` or MPEG-4 Part 2, with a warning), VP9 for .webm (else AV1
+  or VP8). 4:2:0 needs even sizes: an odd width/height is *padded* by repeating
+  the last column/row once, so 321x241 frames come out as 322x242 and no pixel
+  is lost (crop the extra column/row on reading if it matters).
+* Colour: frames are converted RGB -> Y'CbCr with BT.709 coefficients, limited
+  range, and the stream is tagged so.
+* Timestamps: the time passed to :meth:`VideoWriter.write` is kept (variable
+  frame rates survive); each frame lasts until the next one, the last one
+  ``1 / fps``.
+* Audio: the audio streams of ``audio_from`` (usually the input video) are copied
+  packet by packet when the output container accepts their codec, otherwise
+  transcoded to AAC (MP4/MOV/MKV) or Opus (WebM); ``audio_start``/``audio_duration``
+  cut them to the processed span, to the nearest audio frame (~20-30 ms).
+* Atomicity: everything goes to a hidden temporary file beside the destination,
+  which replaces the destination only when :meth:`VideoWriter.close` succeeds.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+import warnings
+import weakref
+from collections.abc import Iterator, Mapping
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vidstyle.errors import VideoError
+from vidstyle.video.reader import av_problem, open_input
+
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+
+# Encoders in order of preference per container format; the first one this
+# FFmpeg build has is used. The first entry is the intended one.
+_VIDEO_ENCODERS = {
+    "webm": ("libvpx-vp9", "libsvtav1", "libaom-av1", "libvpx"),
+    "*": ("libx264", "libopenh264", "mpeg4"),
+}
+_AUDIO_ENCODERS = {"webm": ("libopus", "libvorbis"), "*": ("aac", "libfdk_aac")}
+
+# FFmpeg's lambda per quantiser step, for fixed-quality MPEG-4 Part 2.
+_FF_QP2LAMBDA = 118
+_DEFAULT_TIME_BASE = Fraction(1, 90000)  # exact for 23.976, 24, 25, 29.97, 30, 50, 60 fps
+_OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
+
+
+def _has_encoder(name: str) -> bool:
+    if name not in av.codecs_available:
+        return False
+    try:
+        av.Codec(name, "w")
+    except (av.FFmpegError, ValueError):
+        return False
+    return True
+
+
+def _pick_encoder(candidates: tuple[str, ...], kind: str, fmt: str) -> str:
+    for i, name in enumerate(candidates):
+        if _has_encoder(name):
+            if i > 0:
+                warnings.warn(f"{candidates[0]} is not available in this FFmpeg build; "
+                              f"encoding {kind} for {fmt} with {name}", RuntimeWarning,
+                              stacklevel=3)
+            return name
+    raise VideoError(f"no {kind} encoder for {fmt} in this FFmpeg build "
+                     f"(tried {', '.join(candidates)})")
+
+
+def _encoder_options(codec: str, crf: int, width: int, height: int, fps: float) -> dict:
+    """Constant-quality settings; ``crf`` is on H.264's 0-51 scale."""
+    if codec == "libx264":
+        return {"crf": str(crf)}
+    if codec in ("libvpx-vp9", "libaom-av1", "libsvtav1"):
+        q = str(min(63, round(crf * 63 / 51)))  # their scale is 0-63
+        opts = {"crf": q, "b": "0"}
+        if codec == "libvpx-vp9":
+            opts.update({"row-mt": "1", "deadline": "good", "cpu-used": "4"})
+        elif codec == "libaom-av1":
+            opts["cpu-used"] = "6"
+        else:
+            opts["preset"] = "8"
+        return opts
+    if codec == "libvpx":
+        return {"crf": str(min(63, round(crf * 63 / 51))), "b": "4M"}
+    # libopenh264 and anything else: a generous bit rate (0.25 bit per pixel).
+    return {"b": str(int(width * height * fps * 0.25))}
+
+
+def _check_destination(dst: Path) -> str:
+    """Container format for ``dst``; raise unless its folder exists and is writable."""
+    fmt = CONTAINERS.get(dst.suffix.lower())
+    if fmt is None:
+        raise VideoError(f"cannot write {dst}: unsupported extension {dst.suffix!r} "
+                         f"(use one of {', '.join(sorted(CONTAINERS))})")
+    folder = dst.parent
+    if not folder.exists():
+        raise VideoError(f"cannot write {dst}: folder {folder} does not exist")
+    if not folder.is_dir():
+        raise VideoError(f"cannot write {dst}: {folder} is not a folder")
+    if dst.is_dir():
+        raise VideoError(f"cannot write {dst}: it is a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise VideoError(f"cannot write {dst}: folder {folder} is read-only")
+    return fmt
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+_SUPPORTED: dict[str, frozenset] = {}
+
+
+def _container_accepts(fmt: str, stream) -> bool:
+    """Whether ``fmt`` can hold ``stream``'s packets as they are (FFmpeg decides: the
+    codec must be known to the muxer and a header with it must write)."""
+    if fmt not in _SUPPORTED:
+        with av.open(io.BytesIO(), "w", format=fmt) as c:
+            _SUPPORTED[fmt] = frozenset(c.supported_codecs)
+    if stream.codec_context.name not in _SUPPORTED[fmt]:
+        return False
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as c:
+            c.add_stream_from_template(stream)
+            c.start_encoding()
+    except (av.FFmpegError, ValueError):
+        return False
+    return True
+
+
+class _AudioCopier:
+    """Feeds the audio streams of a source file into an output container, in time
+    order, cut to ``[start, start + duration)`` and shifted so ``start`` is 0.
+
+    Packets whose midpoint lies inside the span are kept (copied or transcoded).
+    """
+
+    def __init__(self, src: Path, out, fmt: str, start: float, duration: float | None) -> None:
+        self.src = src
+        self._in = open_input(src)
+        self.actions: list[str] = []
+        self.errors = 0
+        try:
+            self._streams = list(self._in.streams.audio)
+            self._origin = self._in.start_time / 1e6 if self._in.start_time is not None else 0.0
+            self._t0 = start
+            self._t1 = start + duration if duration is not None else math.inf
+            self._routes = {s.index: self._add_output_stream(s, out, fmt) for s in self._streams}
+            if start > 0 and self._streams:
+                try:  # container clock in microseconds, to the key frame before start
+                    self._in.seek(int((start + self._origin) * 1e6), backward=True)
+                except av.FFmpegError:
+                    pass
+        except BaseException:
+            self._in.close()
+            raise
+        self._gen = self._packets()
+        self._next: tuple[float, list] | None = None
+
+    def _add_output_stream(self, s, out, fmt: str):
+        name = s.codec_context.name
+        if _container_accepts(fmt, s):
+            self.actions.append(f"audio #{s.index} {name}: copied")
+            return out.add_stream_from_template(s), None
+        enc = _pick_encoder(_AUDIO_ENCODERS.get(fmt, _AUDIO_ENCODERS["*"]), "audio", fmt)
+        rate = s.codec_context.sample_rate or 48000
+        layout = s.codec_context.layout.name if s.codec_context.layout else "stereo"
+        if enc == "libopus":
+            rate = rate if rate in _OPUS_RATES else 48000
+            if s.codec_context.channels > 2:
+                layout = "stereo"  # multichannel Opus needs a mapping family; keep it simple
+        o = out.add_stream(enc, rate=rate)
+        o.layout = layout
+        self.actions.append(f"audio #{s.index} {name}: transcoded to {enc}")
+        return o, {"next_pts": None}
+
+    def _packets(self) -> Iterator[tuple[float, list]]:
+        """Yield ``(t, packets)``: output packets and their time on the output clock."""
+        if not self._streams:
+            return
+        try:
+            for packet in self._in.demux(*self._streams):
+                out_stream, enc = self._routes[packet.stream.index]
+                if packet.pts is None:  # end-of-stream marker: flush a transcoder's decoder
+                    if enc is not None:
+                        for frame in packet.decode():
+                            yield from self._encode(frame, out_stream, enc)
+                    continue
+                t = float(packet.pts * packet.time_base) - self._origin
+                if t > self._t1 + 5.0:  # well past the span in every interleaved stream
+                    break
+                if enc is None:
+                    mid = t + float(packet.duration * packet.time_base) / 2
+                    if self._t0 <= mid < self._t1:
+                        yield t - self._t0, [self._shift(packet, out_stream)]
+                else:
+                    for frame in packet.decode():
+                        yield from self._encode(frame, out_stream, enc)
+        except av.FFmpegError as e:
+            self.errors += 1
+            warnings.warn(f"audio of {self.src} is damaged ({av_problem(e)}); "
+                          "the audio stops there", RuntimeWarning, stacklevel=2)
+        for out_stream, enc in self._routes.values():
+            if enc is not None:
+                yield math.inf, out_stream.encode(None)
+
+    def _shift(self, packet, out_stream):
+        shift = round((self._t0 + self._origin) / packet.time_base)
+        pts = max(0, packet.pts - shift)  # a packet straddling start begins at 0
+        if packet.dts is not None:
+            packet.dts = min(pts, max(0, packet.dts - shift))
+        packet.pts = pts
+        packet.stream = out_stream
+        return packet
+
+    def _encode(self, frame, out_stream, enc) -> Iterator[tuple[float, list]]:
+        if frame.pts is None:
+            return
+        t = float(frame.pts * frame.time_base) - self._origin
+        mid = t + frame.samples / frame.sample_rate / 2
+        if not self._t0 <= mid < self._t1:
+            return
+        # Contiguous output samples, starting where the first kept frame starts.
+        if enc["next_pts"] is None:
+            enc["next_pts"] = max(0, round((t - self._t0) * frame.sample_rate))
+        frame.pts = enc["next_pts"]
+        frame.time_base = Fraction(1, frame.sample_rate)
+        enc["next_pts"] += frame.samples
+        yield t - self._t0, out_stream.encode(frame)
+
+    def mux_until(self, out, t: float) -> None:
+        """Mux every pending audio packet up to output time ``t`` (seconds)."""
+        while True:
+            if self._next is None:
+                self._next = next(self._gen, None)
+                if self._next is None:
+                    return
+            tt, packets = self._next
+            if tt > t:
+                return
+            if packets:
+                out.mux(packets)
+            self._next = None
+
+    def close(self) -> None:
+        self._gen.close()
+        self._in.close()
+
+
+class VideoWriter:
+    """Encode RGB frames into a video file, optionally with the audio of another file.
+
+    Args:
+        path: destination; the container follows the extension
+            (``.mp4 .m4v .mov .mkv .webm``).
+        fps: nominal frame rate (average for VFR); used for frames written without
+            a timestamp and for the duration of the last frame.
+        width, height: size of the frames passed to :meth:`write`. Odd sizes are
+            padded by one replicated column/row (the file is ``width + width % 2``
+            by ``height + height % 2``).
+        crf: constant quality on H.264's 0-51 scale (lower is better; mapped to
+            0-63 for VP9/AV1).
+        audio_from: file whose audio streams are added (copied, or transcoded
+            when the container cannot hold them).
+        audio_start, audio_duration: the span of that audio to keep, seconds on
+            the source's container clock (as :class:`VideoReader` reports times).
+        time_base: time unit of the video timestamps (default 1/90000; pass the
+            source's ``VideoReader.time_base`` to keep its timestamps exactly).
+        codec: force a video encoder by FFmpeg name (e.g. ``"mpeg4"``).
+        options: extra encoder options (FFmpeg names, string values).
+
+    Timestamps: with ``audio_from``, source time ``audio_start`` (default 0)
+    becomes output time 0, which keeps picture and sound in sync; without it, the
+    first written ``pts_seconds`` becomes 0. Timestamps must increase; a frame
+    whose time is not after the previous one is moved one tick after it.
+
+    Raises:
+        VideoError: unsupported extension, missing or read-only folder, unreadable
+            ``audio_from``, no usable encoder: all before any frame is encoded.
+
+    Use as a context manager: leaving the block normally calls :meth:`close`
+    (the file appears); leaving it with an exception, KeyboardInterrupt included,
+    calls :meth:`abort` (the temporary file is deleted, an existing destination
+    stays as it was).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        fps: float | Fraction,
+        width: int,
+        height: int,
+        crf: int = 18,
+        audio_from: str | os.PathLike | None = None,
+        audio_start: float | None = None,
+        audio_duration: float | None = None,
+        time_base: Fraction | None = None,
+        codec: str | None = None,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        fmt = _check_destination(self.path)
+        if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
+            raise VideoError(f"width and height must be positive integers, got {width}x{height}")
+        if not fps or not math.isfinite(float(fps)) or fps <= 0:
+            raise VideoError(f"fps must be > 0, got {fps}")
+        if audio_start is not None and audio_start < 0:
+            raise VideoError(f"audio_start must be >= 0 seconds, got {audio_start}")
+        if audio_duration is not None and audio_duration <= 0:
+            raise VideoError(f"audio_duration must be > 0 seconds, got {audio_duration}")
+        self.format = fmt
+        self.fps = Fraction(fps).limit_denominator(1_000_000)
+        self.width, self.height = width, height
+        self.frame_width, self.frame_height = width + width % 2, height + height % 2
+        if codec is not None:
+            if not _has_encoder(codec):
+                raise VideoError(f"video encoder {codec!r} is not available in this FFmpeg build")
+            self.codec = codec
+        else:
+            self.codec = _pick_encoder(_VIDEO_ENCODERS.get(fmt, _VIDEO_ENCODERS["*"]), "video", fmt)
+        tb = Fraction(time_base) if time_base is not None else _DEFAULT_TIME_BASE
+        if self.codec == "mpeg4" and tb.denominator > 65535:  # MPEG-4 Part 2 limit
+            tb = Fraction(1, 60000)
+        self.time_base = tb
+        self.frames_written = 0
+        self._origin: float | None = 0.0 if audio_from is not None else None
+        if audio_from is not None and audio_start is not None:
+            self._origin = float(audio_start)
+        self._last_ticks = -1
+        self._pending: av.VideoFrame | None = None
+        self._durations: dict[int, int] = {}
+        self._closed = False
+        self._audio: _AudioCopier | None = None
+
+        try:
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
+                                             dir=self.path.parent)
+            os.close(fd)
+        except OSError as e:
+            raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from None
+        self._finalizer = weakref.finalize(self, _discard, self._tmp)
+        try:
+            self._out = av.open(self._tmp, "w", format=fmt)
+            self._video = self._add_video_stream(crf, options)
+            if audio_from is not None:
+                self._audio = _AudioCopier(Path(audio_from), self._out, fmt,
+                                           float(audio_start or 0.0), audio_duration)
+        except BaseException as e:
+            self.abort()
+            if isinstance(e, (av.FFmpegError, OSError)):
+                raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from None
+            raise
+
+    def _add_video_stream(self, crf: int, options: Mapping[str, str] | None):
+        s = self._out.add_stream(self.codec, rate=self.fps)
+        s.width, s.height, s.pix_fmt = self.frame_width, self.frame_height, "yuv420p"
+        s.codec_context.time_base = self.time_base
+        s.time_base = self.time_base  # the muxer may pick its own (Matroska: 1 ms)
+        cc = s.codec_context
+        cc.colorspace = av.video.reformatter.Colorspace.ITU709
+        cc.color_range = av.video.reformatter.ColorRange.MPEG
+        cc.color_primaries = 1  # AVCOL_PRI_BT709
+        cc.color_trc = 1  # AVCOL_TRC_BT709
+        opts = _encoder_options(self.codec, crf, self.frame_width, self.frame_height,
+                                float(self.fps))
+        if self.codec == "mpeg4":  # fixed quantiser ~ crf / 6 (crf 18 -> q 3)
+            cc.qscale = True
+            cc.global_quality = max(1, min(31, round(crf / 6))) * _FF_QP2LAMBDA
+        opts.update(options or {})
+        s.options = opts
+        return s
+
+    @property
+    def audio_actions(self) -> list[str]:
+        """What happened to each audio stream, e.g. ``"audio #1 aac: copied"``."""
+        return list(self._audio.actions) if self._audio is not None else []
+
+    def write(self, rgb: np.ndarray, pts_seconds: float | None = None) -> None:
+        """Append one ``(height, width, 3)`` uint8 RGB frame shown at ``pts_seconds``
+        (source clock; ``None``: frame number / fps). Use timestamps for all frames
+        or for none."""
+        if self._closed:
+            raise VideoError(f"cannot write to {self.path}: the writer is closed")
+        if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8
+                and rgb.shape == (self.height, self.width, 3)):
+            got = f"{rgb.shape} {rgb.dtype}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
+            raise VideoError(f"{self.path}: expected a ({self.height}, {self.width}, 3) uint8 "
+                             f"RGB frame, got {got}")
+        ph, pw = self.frame_height - self.height, self.frame_width - self.width
+        if ph or pw:
+            rgb = np.pad(rgb, ((0, ph), (0, pw), (0, 0)), mode="edge")
+        if pts_seconds is None:
+            rel = self.frames_written / self.fps
+        else:
+            if self._origin is None:
+                self._origin = float(pts_seconds)
+            rel = float(pts_seconds) - self._origin
+        ticks = max(round(rel / self.time_base), self._last_ticks + 1)
+        self._last_ticks = ticks
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = frame.reformat(format="yuv420p", dst_colorspace="itu709",
+                               dst_color_range=av.video.reformatter.ColorRange.MPEG)
+        frame.pts = ticks
+        frame.time_base = self.time_base
+        try:
+            # Hold one frame back: its duration is known once the next one arrives.
+            if self._pending is not None:
+                self._encode(self._pending, ticks - self._pending.pts)
+            self._pending = frame
+            self.frames_written += 1
+        except av.FFmpegError as e:
+            raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from None
+
+    def _encode(self, frame: av.VideoFrame | None, duration: int = 0) -> None:
+        if frame is not None:
+            self._durations[frame.pts] = duration
+        for packet in self._video.encode(frame):
+            # Packet durations make the muxers store the true length of each frame,
+            # the last one included (otherwise MP4 guesses it).
+            packet.duration = self._durations.pop(packet.pts, packet.duration)
+            self._out.mux(packet)
+        if self._audio is not None and frame is not None:
+            self._audio.mux_until(self._out, float(frame.pts * self.time_base))
+
+    def close(self) -> None:
+        """Flush the encoder, add the remaining audio, and move the file into place.
+
+        Raises VideoError (and leaves the destination untouched) if no frame was
+        written or FFmpeg fails.
+        """
+        if self._closed:
+            return
+        try:
+            if self._pending is None:
+                raise VideoError(f"cannot write {self.path}: no frames were written")
+            self._encode(self._pending, max(1, round(1 / (self.fps * self.time_base))))
+            self._pending = None
+            self._encode(None)
+            if self._audio is not None:
+                self._audio.mux_until(self._out, math.inf)
+                self._audio.close()
+            self._out.close()
+            os.replace(self._tmp, self.path)
+        except BaseException as e:
+            self.abort()
+            if isinstance(e, (av.FFmpegError, OSError)):
+                raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from None
+            raise
+        self._closed = True
+        self._finalizer.detach()
+
+    def abort(self) -> None:
+        """Stop without producing a file: delete the temporary file, keep the destination."""
+        if self._closed:
+            return
+        self._closed = True
+        for closer in (getattr(self, "_out", None), self._audio):
+            if closer is not None:
+                try:
+                    closer.close()
+                except Exception:  # noqa: BLE001 - already failing; the file is discarded
+                    pass
+        _discard(self._tmp)
+        self._finalizer.detach()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __repr__(self) -> str:
+        return (f"VideoWriter({str(self.path)!r}, {self.codec}, {self.frame_width}x"
+                f"{self.frame_height}, {float(self.fps):.3f} fps)")
