@@ -231,3 +231,30 @@ def load_pair(pair: SintelPair, max_size: int | None = None) -> dict[str, torch.
         flow = resize_flow(flow, size)
         mask = resize_mask(mask, size) * inside_mask(flow)
     return {"frame1": frame1, "frame2": frame2, "flow": flow, "mask": mask}
+
+
+class SintelTrainPairs(torch.utils.data.Dataset):
+    """Sintel pairs as training pairs, reversed so that the flow maps the *current*
+    frame into the previous one: ``cur`` = frame t, ``prev`` = frame t+1, ``flow`` =
+    GT forward flow t -> t+1, ``mask`` = visible-in-t+1 mask of frame t. Frames are
+    loaded once at ``max_size`` and served as random crops with random flips."""
+
+    def __init__(self, root: str | os.PathLike, size: tuple[int, int], *, seed: int = 0,
+                 pass_name: str = "final", max_size: int = 512):
+        from vidstyle.data.pairs import crop_pair
+
+        self._crop = crop_pair
+        self.size = size
+        self.seed = seed
+        self.items = []
+        for pair in sintel_pairs(root, pass_name):
+            d = load_pair(pair, max_size=max_size)
+            self.items.append({"prev": d["frame2"][0], "cur": d["frame1"][0],
+                               "flow": d["flow"][0], "mask": d["mask"][0]})
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, 37, int(i)))
+        return self._crop(self.items[int(i) % len(self.items)], self.size, rng, source="sintel")

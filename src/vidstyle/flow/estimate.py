@@ -8,6 +8,8 @@ call ``estimate_flow(frame_t, frame_t_minus_1)``.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import torch
@@ -50,11 +52,42 @@ def _to_gray(name: str, x: Frames) -> tuple[list[np.ndarray], torch.device]:
     return [cv2.cvtColor(np.ascontiguousarray(im), cv2.COLOR_RGB2GRAY) for im in rgb], x.device
 
 
+def _dis_for(h: int, w: int, preset: str) -> cv2.DISOpticalFlow:
+    """A DIS instance for ``h`` x ``w`` frames, adjusted so OpenCV cannot crash on them.
+
+    OpenCV picks the coarsest pyramid level as
+    ``min(int(log2(max(h, w) / (4 p)) + 0.5), int(log2(min(h, w) // p)))`` with
+    ``p`` the patch size. When that is below the preset's finest level, OpenCV
+    re-derives the levels from the width alone, which on wide, short frames
+    (e.g. 10x40 "medium", 31x100 "fast") reads out of bounds and segfaults
+    (checked with opencv-python 5.0.0). So in that case we lower the finest level to
+    the coarsest one ourselves; frames too small for a single patch level are refused.
+    """
+    dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
+    p = dis.getPatchSize()
+    short, long = min(h, w), max(h, w)
+    coarsest = -1
+    if short >= p:
+        # Same expression and rounding as OpenCV's C++ (math.log is C's log).
+        coarsest = min(
+            int(math.log(long / (4.0 * p)) / math.log(2.0) + 0.5),
+            int(math.log(short // p) / math.log(2.0)),
+        )
+    if coarsest < 0:
+        raise ValueError(
+            f"estimate_flow: {h}x{w} frames are too small for DIS (preset {preset!r} needs "
+            f"{p} px on the short side and {math.ceil(math.sqrt(2) * p)} on the long side); "
+            "use method='farneback'"
+        )
+    if coarsest < dis.getFinestScale():
+        dis.setFinestScale(coarsest)
+    return dis
+
+
 def _flow_one(a: np.ndarray, b: np.ndarray, method: str, preset: str) -> np.ndarray:
     """``(H, W, 2)`` float32 flow from grey image ``a`` to grey image ``b``."""
     if method == "dis":
-        dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
-        return dis.calc(a, b, None)
+        return _dis_for(*a.shape, preset).calc(a, b, None)
     return cv2.calcOpticalFlowFarneback(a, b, None, **_FARNEBACK)
 
 

@@ -44,7 +44,7 @@ def open_input(path: Path):
         raise VideoError(f"cannot read video {path}: no data (empty or truncated file)") from None
     except (av.FFmpegError, OSError, ValueError) as e:
         raise VideoError(f"cannot read video {path}: {av_problem(e)} "
-                         "(not a video file, or an unsupported format)") from None
+                         "(not a video file, or a damaged one)") from None
 
 
 def _rotation(frame: av.VideoFrame, stream) -> int:
@@ -60,7 +60,7 @@ def _rotation(frame: av.VideoFrame, stream) -> int:
             deg = -int(float(stream.metadata["rotate"]))
         except ValueError:
             deg = 0
-    return int(round(deg / 90.0)) * 90 % 360
+    return round(deg / 90.0) * 90 % 360
 
 
 class FrameSource:
@@ -142,7 +142,11 @@ class VideoReader(FrameSource):
     rejects, frames it marks corrupt and a demuxer that gives up early are counted
     in :attr:`decode_errors` (for the latest :meth:`frames` pass) rather than
     raised, because a stylized video of 99 % of a damaged clip is more useful than
-    none. Check ``decode_errors`` after iterating if that matters.
+    none. Check ``decode_errors`` after iterating if that matters. A file cut off
+    at the end usually decodes without any error; :attr:`ended_early` then tells
+    that the frames stopped well before (> max(0.5 s, 3 frames)) the duration the
+    container declares: a truncated file, or a container whose audio outlasts its
+    video.
 
     Nothing is held open between iterations: each :meth:`frames` call opens the
     file, and closes it when the iteration ends or the generator is closed.
@@ -158,6 +162,7 @@ class VideoReader(FrameSource):
             raise VideoError(f"duration must be > 0 seconds, got {duration}")
         self.start = float(start or 0.0)
         self.decode_errors = 0
+        self.ended_early = False
         with open_input(self.path) as c:
             if not c.streams.video:
                 kind = "audio only" if c.streams.audio else "no video stream"
@@ -177,8 +182,8 @@ class VideoReader(FrameSource):
             self._k = self.rotation // 90  # np.rot90 turns counter-clockwise
             w, h = first.width, first.height
             self.width, self.height = (h, w) if self._k % 2 else (w, h)
-            if v.duration is not None:
-                total = float(v.duration * v.time_base)
+            if v.duration is not None:  # end of the video stream on the container clock
+                total = float(((v.start_time or 0) + v.duration) * v.time_base) - self._origin
             elif c.duration is not None:
                 total = c.duration / 1e6
             else:
@@ -186,6 +191,9 @@ class VideoReader(FrameSource):
             self.file_duration: float | None = total
             whole_file = start is None and duration is None
             self.frame_count: int | None = v.frames if (v.frames and whole_file) else None
+        if total is not None and self.start >= total:
+            raise VideoError(f"cannot read video {self.path}: start {self.start:g} s is past "
+                             f"its end ({total:g} s)")
         end = self.start + duration if duration is not None else None
         if total is not None:
             end = total if end is None else min(end, total)
@@ -241,6 +249,7 @@ class VideoReader(FrameSource):
         one plus ``1 / fps``).
         """
         self.decode_errors = 0
+        self.ended_early = False
         with open_input(self.path) as c:
             v = c.streams.video[0]
             v.thread_type = "AUTO"
@@ -260,8 +269,11 @@ class VideoReader(FrameSource):
                 if t < self.start - _EPS:
                     continue
                 if self._end is not None and t >= self._end - _EPS:
-                    break
+                    return
                 yield self._to_rgb(frame), t
+            if self._end is not None and t_prev is not None:
+                slack = max(0.5, 3 / float(self.fps))
+                self.ended_early = t_prev + slack < self._end
 
 
 def probe(path: str | os.PathLike) -> dict:

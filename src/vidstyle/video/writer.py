@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -29,12 +30,16 @@ import weakref
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
 
 from vidstyle.errors import VideoError
 from vidstyle.video.reader import av_problem, open_input
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 
@@ -50,6 +55,9 @@ _AUDIO_ENCODERS = {"webm": ("libopus", "libvorbis"), "*": ("aac", "libfdk_aac")}
 _FF_QP2LAMBDA = 118
 _DEFAULT_TIME_BASE = Fraction(1, 90000)  # exact for 23.976, 24, 25, 29.97, 30, 50, 60 fps
 _OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
+# FFmpeg can put more into MP4 (PCM, FLAC, Opus, Vorbis) than common players
+# (QuickTime, browsers, phones) can play; copy only these there, transcode the rest.
+_MP4_PLAYABLE_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
 
 
 def _has_encoder(name: str) -> bool:
@@ -123,12 +131,14 @@ _SUPPORTED: dict[str, frozenset] = {}
 
 
 def _container_accepts(fmt: str, stream) -> bool:
-    """Whether ``fmt`` can hold ``stream``'s packets as they are (FFmpeg decides: the
-    codec must be known to the muxer and a header with it must write)."""
+    """Whether ``fmt`` can hold ``stream``'s packets as they are: the muxer must know
+    the codec and write a header with it (FFmpeg decides), and for MP4 the codec
+    must be one that common players read."""
     if fmt not in _SUPPORTED:
         with av.open(io.BytesIO(), "w", format=fmt) as c:
             _SUPPORTED[fmt] = frozenset(c.supported_codecs)
-    if stream.codec_context.name not in _SUPPORTED[fmt]:
+    name = stream.codec_context.codec.canonical_name
+    if name not in _SUPPORTED[fmt] or (fmt == "mp4" and name not in _MP4_PLAYABLE_AUDIO):
         return False
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as c:
@@ -139,11 +149,26 @@ def _container_accepts(fmt: str, stream) -> bool:
     return True
 
 
+def _slice_audio(frame: av.AudioFrame, a: int, b: int) -> av.AudioFrame:
+    """Samples ``[a, b)`` of an audio frame, as a new frame."""
+    data = frame.to_ndarray()  # planar: (channels, samples); packed: (1, samples * channels)
+    if frame.format.is_planar:
+        data = data[:, a:b]
+    else:
+        ch = frame.layout.nb_channels
+        data = data[:, a * ch : b * ch]
+    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=frame.format.name,
+                                     layout=frame.layout.name)
+    out.sample_rate = frame.sample_rate
+    return out
+
+
 class _AudioCopier:
     """Feeds the audio streams of a source file into an output container, in time
     order, cut to ``[start, start + duration)`` and shifted so ``start`` is 0.
 
-    Packets whose midpoint lies inside the span are kept (copied or transcoded).
+    Copied packets are kept when their midpoint lies inside the span (so the cut
+    is exact to half an audio frame); transcoded audio is cut to the sample.
     """
 
     def __init__(self, src: Path, out, fmt: str, start: float, duration: float | None) -> None:
@@ -169,21 +194,28 @@ class _AudioCopier:
         self._next: tuple[float, list] | None = None
 
     def _add_output_stream(self, s, out, fmt: str):
-        name = s.codec_context.name
+        name = s.codec_context.codec.canonical_name
         if _container_accepts(fmt, s):
             self.actions.append(f"audio #{s.index} {name}: copied")
             return out.add_stream_from_template(s), None
         enc = _pick_encoder(_AUDIO_ENCODERS.get(fmt, _AUDIO_ENCODERS["*"]), "audio", fmt)
         rate = s.codec_context.sample_rate or 48000
-        layout = s.codec_context.layout.name if s.codec_context.layout else "stereo"
+        channels = s.codec_context.channels or 2
+        # A named layout: sources may only say "2 channels", which encoders refuse.
+        layout = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(channels, "stereo")
         if enc == "libopus":
             rate = rate if rate in _OPUS_RATES else 48000
-            if s.codec_context.channels > 2:
+            if channels > 2:
                 layout = "stereo"  # multichannel Opus needs a mapping family; keep it simple
         o = out.add_stream(enc, rate=rate)
         o.layout = layout
         self.actions.append(f"audio #{s.index} {name}: transcoded to {enc}")
-        return o, {"next_pts": None}
+        # Where the source stream ends by its own account (an MP4 edit list trims the
+        # AAC padding that the decoder still outputs).
+        end = math.inf
+        if s.duration is not None:
+            end = float(((s.start_time or 0) + s.duration) * s.time_base) - self._origin
+        return o, {"next_pts": None, "end": end}
 
     def _packets(self) -> Iterator[tuple[float, list]]:
         """Yield ``(t, packets)``: output packets and their time on the output clock."""
@@ -204,10 +236,15 @@ class _AudioCopier:
                     mid = t + float(packet.duration * packet.time_base) / 2
                     if self._t0 <= mid < self._t1:
                         yield t - self._t0, [self._shift(packet, out_stream)]
-                else:
-                    for frame in packet.decode():
-                        yield from self._encode(frame, out_stream, enc)
-        except av.FFmpegError as e:
+                    continue
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError:  # a damaged packet: skip it, as the reader does
+                    self.errors += 1
+                    continue
+                for frame in frames:
+                    yield from self._encode(frame, out_stream, enc)
+        except av.FFmpegError as e:  # the demuxer cannot go on
             self.errors += 1
             warnings.warn(f"audio of {self.src} is damaged ({av_problem(e)}); "
                           "the audio stops there", RuntimeWarning, stacklevel=2)
@@ -227,15 +264,21 @@ class _AudioCopier:
     def _encode(self, frame, out_stream, enc) -> Iterator[tuple[float, list]]:
         if frame.pts is None:
             return
+        sr = frame.sample_rate
         t = float(frame.pts * frame.time_base) - self._origin
-        mid = t + frame.samples / frame.sample_rate / 2
-        if not self._t0 <= mid < self._t1:
+        # Transcoding decodes anyway, so cut to the sample: keep [a, b) of this frame.
+        a = max(0, round((self._t0 - t) * sr))
+        end = min(self._t1, enc["end"])
+        b = frame.samples if end == math.inf else min(frame.samples, round((end - t) * sr))
+        if b <= a:
             return
-        # Contiguous output samples, starting where the first kept frame starts.
+        if (a, b) != (0, frame.samples):
+            frame = _slice_audio(frame, a, b)
+        # Contiguous output samples, starting where the first kept sample starts.
         if enc["next_pts"] is None:
-            enc["next_pts"] = max(0, round((t - self._t0) * frame.sample_rate))
+            enc["next_pts"] = max(0, round((t - self._t0) * sr) + a)
         frame.pts = enc["next_pts"]
-        frame.time_base = Fraction(1, frame.sample_rate)
+        frame.time_base = Fraction(1, sr)
         enc["next_pts"] += frame.samples
         yield t - self._t0, out_stream.encode(frame)
 
@@ -468,14 +511,12 @@ class VideoWriter:
         self._closed = True
         for closer in (getattr(self, "_out", None), self._audio):
             if closer is not None:
-                try:
+                with contextlib.suppress(Exception):  # already failing; the file is discarded
                     closer.close()
-                except Exception:  # noqa: BLE001 - already failing; the file is discarded
-                    pass
         _discard(self._tmp)
         self._finalizer.detach()
 
-    def __enter__(self) -> VideoWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

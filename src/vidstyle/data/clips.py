@@ -1,0 +1,129 @@
+"""Frame pairs from real video clips, with DIS flow and a forward-backward mask.
+
+Frames are decoded once, scaled so that their long side is ``work_size``, and for
+each pair ``(t - stride, t)`` the flow from ``t`` to ``t - stride`` and the mask of
+``t`` (forward-backward consistency + motion boundaries, Ruder et al. 2016) are
+estimated with OpenCV's DIS and cached on disk as ``.npz`` (keyed by the clip's
+path, size, modification time and the settings), so later runs start at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from vidstyle.data.pairs import crop_pair
+from vidstyle.errors import VidstyleError
+from vidstyle.flow.estimate import estimate_flow
+from vidstyle.flow.occlusion import occlusion_mask
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("VIDSTYLE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vidstyle"
+    )
+    return Path(base) / "clip_pairs"
+
+
+def _frames(path: Path, work_size: int, max_frames: int):
+    """Decoded frames (uint8 RGB), long side scaled to ``work_size``."""
+    from vidstyle.video import open_source
+
+    with open_source(path) as src:
+        for n, (rgb, _) in enumerate(src.frames()):
+            if n >= max_frames:
+                break
+            h, w = rgb.shape[:2]
+            s = work_size / max(h, w)
+            if s < 1:
+                rgb = cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+            yield rgb
+
+
+def build_clip_cache(path: str | os.PathLike, *, work_size: int = 384, stride: int = 1,
+                     max_pairs: int = 120, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Estimate and cache the pairs of one clip; returns the ``.npz`` path."""
+    src = Path(path)
+    if not src.exists():
+        raise VidstyleError(f"clip not found: {src}")
+    st = src.stat()
+    key = hashlib.sha1(
+        f"{src.resolve()}|{st.st_size}|{st.st_mtime_ns}|{work_size}|{stride}|{max_pairs}".encode()
+    ).hexdigest()[:16]
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    out = cache / f"{src.stem}.{key}.npz"
+    if out.is_file():
+        return out
+    frames = list(_frames(src, work_size, 100_000))
+    if len(frames) < stride + 1:
+        raise VidstyleError(f"{src}: {len(frames)} frame(s), need at least {stride + 1} for a pair")
+    starts = np.arange(stride, len(frames))
+    if len(starts) > max_pairs:
+        starts = starts[np.linspace(0, len(starts) - 1, max_pairs).round().astype(int)]
+    prev, cur, flows, masks = [], [], [], []
+    for t in starts:
+        a, b = frames[t], frames[t - stride]  # current, previous
+        f_cp = estimate_flow(a, b)  # (1, 2, H, W), current -> previous
+        f_pc = estimate_flow(b, a)
+        m = occlusion_mask(f_cp, f_pc)
+        prev.append(b)
+        cur.append(a)
+        flows.append(f_cp[0].permute(1, 2, 0).numpy().astype(np.float16))
+        masks.append(m[0, 0].numpy().astype(np.uint8))
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez(tmp, prev=np.stack(prev), cur=np.stack(cur), flow=np.stack(flows), mask=np.stack(masks))
+    os.replace(tmp, out)
+    return out
+
+
+class ClipPairs(Dataset):
+    """Pairs from one clip file or frame folder (or every clip in a folder of clips).
+
+    Items are random crops of ``size`` (with random horizontal flips) of a cached
+    pair chosen by ``(seed, i)``.
+    """
+
+    VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v")
+
+    def __init__(self, path: str | os.PathLike, size: tuple[int, int], *, seed: int = 0,
+                 work_size: int = 384, stride: int = 1, max_pairs: int = 120,
+                 cache_dir: str | os.PathLike | None = None):
+        p = Path(path)
+        if p.is_dir() and any(c.suffix.lower() in self.VIDEO_EXTENSIONS for c in p.iterdir()):
+            clips = sorted(c for c in p.iterdir() if c.suffix.lower() in self.VIDEO_EXTENSIONS)
+        else:
+            clips = [p]
+        self.size = size
+        self.seed = seed
+        self.data = []
+        for c in clips:
+            z = np.load(build_clip_cache(c, work_size=work_size, stride=stride,
+                                         max_pairs=max_pairs, cache_dir=cache_dir))
+            self.data.append({k: z[k] for k in ("prev", "cur", "flow", "mask")})
+            h, w = self.data[-1]["cur"].shape[1:3]
+            if h < size[0] or w < size[1]:
+                raise VidstyleError(f"{c}: frames of {w}x{h} (after scaling to {work_size}) are "
+                                    f"smaller than the {size[1]}x{size[0]} crop")
+        self.index = [(k, j) for k, d in enumerate(self.data) for j in range(len(d["cur"]))]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, 31, int(i)))
+        k, j = self.index[int(i) % len(self.index)]
+        d = self.data[k]
+        item = {
+            "prev": torch.from_numpy(d["prev"][j]).permute(2, 0, 1).float() / 255.0,
+            "cur": torch.from_numpy(d["cur"][j]).permute(2, 0, 1).float() / 255.0,
+            "flow": torch.from_numpy(d["flow"][j].astype(np.float32)).permute(2, 0, 1),
+            "mask": torch.from_numpy(d["mask"][j]).unsqueeze(0).float(),
+        }
+        return crop_pair(item, self.size, rng, source="clip")
