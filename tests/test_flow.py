@@ -395,6 +395,19 @@ def test_estimate_flow_inputs_batches_and_errors() -> None:
         estimate_flow(a, to_np(b))
 
 
+@pytest.mark.parametrize(
+    ("h", "w", "preset"), [(10, 40, "medium"), (31, 100, "fast"), (16, 17, "ultrafast")]
+)
+def test_dis_on_small_wide_frames_does_not_crash(h: int, w: int, preset: str) -> None:
+    # Unguarded, OpenCV 5.0's DIS segfaults on these sizes (see estimate._dis_for).
+    a, b = shifted_pair(1, 0, h=h, w=w)
+    flow = estimate_flow(a, b, "dis", preset=preset)
+    assert flow.shape == (1, 2, h, w) and torch.isfinite(flow).all()
+    with pytest.raises(ValueError, match="too small for DIS.*farneback"):
+        estimate_flow(a[..., :6, :], b[..., :6, :], "dis")
+    assert estimate_flow(a[..., :6, :], b[..., :6, :], "farneback").shape == (1, 2, 6, w)
+
+
 # ---------------------------------------------------------------------------- Sintel
 
 # ambush_4/0004 (final pass): a huge, heavily motion-blurred foreground swings

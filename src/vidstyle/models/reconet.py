@@ -140,15 +140,21 @@ class ReCoNet(nn.Module):
         )
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        # Pad to a multiple of 4, and to at least 8 pixels and more than the outer
+        # kernel's reflection padding, so tiny inputs (even 1x1) survive.
         h, w = x.shape[-2:]
-        ph, pw = (-h) % self.MULTIPLE, (-w) % self.MULTIPLE
+        m = self.MULTIPLE
+        least = max(8, self.config.outer_kernel // 2 + 1)
+        th = max(-(-h // m) * m, -(-least // m) * m)
+        tw = max(-(-w // m) * m, -(-least // m) * m)
+        ph, pw = th - h, tw - w
         if ph == 0 and pw == 0:
             return x
         mode = "reflect" if h > ph and w > pw else "replicate"
         return F.pad(x, (0, pw, 0, ph), mode=mode)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Encoder features ``(B, w2, ceil(H/4), ceil(W/4))`` of ``x`` ``(B, 3, H, W)``."""
+        """Encoder features ``(B, w2, ceil(H/4), ceil(W/4))`` (at least 2x2) of ``x`` ``(B, 3, H, W)``."""
         check_image("ReCoNet.encode: x", x)
         return self.encoder(self._pad(x))
 

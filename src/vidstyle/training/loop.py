@@ -13,6 +13,7 @@ DistributedDataParallel (NCCL on GPUs, gloo on CPU); only rank 0 writes files.
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import os
 import time
@@ -309,11 +310,30 @@ def train(
         if log_file is not None:
             log_file.close()
     save(step)
+    final_meta = _meta(cfg, step, meta)
+    final_meta["world_size"] = world
+    if world > 1:
+        # Record every rank's weight digest: DDP must have kept them identical.
+        digests: list[str | None] = [None] * world
+        dist.all_gather_object(digests, weights_digest(model))
+        final_meta["rank_weight_sha256"] = digests
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"ranks ended with different weights: {digests}")
     if is_main:
-        save_checkpoint(out / MODEL, model, meta=_meta(cfg, step, meta))
+        save_checkpoint(out / MODEL, model, meta=final_meta)
     if world > 1:
         dist.barrier()
+        dist.destroy_process_group()
     return out / MODEL
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of the model's state (names and bytes), to compare ranks or runs."""
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def _meta(cfg: TrainConfig, step: int, extra: dict | None) -> dict:

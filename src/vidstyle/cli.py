@@ -1,0 +1,223 @@
+"""The ``vidstyle`` command line: a thin layer over the library.
+
+Every command is testable through :func:`main` (``main(["stylize", ...])``)
+and exits non-zero with one readable line on bad input (``--debug`` shows the
+traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from vidstyle import __version__
+from vidstyle.errors import VidstyleError
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(s: str) -> int:
+    v = int(s)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s}")
+    return v
+
+
+# ----------------------------------------------------------------------------- stylize
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from vidstyle.api import make_stylizer
+    from vidstyle.pipeline import default_output, stylize_path
+
+    src = Path(args.input)
+    if not src.exists():
+        raise VidstyleError(f"input not found: {src}")
+    stylizer = make_stylizer(args.style, args.method, device=args.device, half=args.half)
+    tag = Path(args.style).stem if str(args.style).endswith(".pt") else str(args.style)
+    dst = Path(args.output) if args.output else default_output(src, tag)
+    report = stylize_path(
+        src, dst, stylizer, max_size=args.max_size, batch_size=args.batch_size, crf=args.crf,
+        start=args.start, duration=args.duration, overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    msg = f"wrote {report.output} ({report.frames} frame(s), {report.fps:.2f} frames/s)"
+    if report.decode_errors:
+        msg += f"; {report.decode_errors} damaged packet(s) of the input could not be decoded"
+    if report.ended_early:
+        msg += "; the input ended before its declared duration (truncated?)"
+    print(msg)
+    return 0
+
+
+def cmd_styles(args: argparse.Namespace) -> int:
+    from vidstyle.pretrained import bundled_models
+
+    models = bundled_models()
+    if not models:
+        print("no bundled models")
+        return 0
+    by_style: dict[str, list[str]] = {}
+    for style, method in models:
+        by_style.setdefault(style, []).append(method)
+    for style in sorted(by_style):
+        print(f"{style:24s} {', '.join(sorted(by_style[style]))}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from vidstyle.models.reconet import ReCoNetConfig
+    from vidstyle.training.config import preset_config
+    from vidstyle.training.loop import train
+
+    overrides = {
+        k: v for k, v in {
+            "style": args.style, "data": tuple(args.data or ()) or None,
+            "data_weights": tuple(args.data_weights or ()) or None, "steps": args.steps,
+            "size": args.size, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+            "num_workers": args.workers, "checkpoint_every": args.checkpoint_every,
+            "sample_every": args.sample_every,
+        }.items() if v is not None
+    }
+    if args.widths or args.res_blocks is not None:
+        base = preset_config(args.preset).model
+        overrides["model"] = ReCoNetConfig(
+            widths=tuple(args.widths or base.widths),
+            res_blocks=base.res_blocks if args.res_blocks is None else args.res_blocks,
+            residual=base.residual, outer_kernel=base.outer_kernel,
+        )
+    cfg = preset_config(args.preset, **overrides)
+    path = train(cfg, args.output, device=args.device, resume=args.resume,
+                 overwrite=args.overwrite, progress=not args.quiet)
+    print(f"wrote {path}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from vidstyle.eval.folder import evaluate_folder
+
+    results = evaluate_folder(
+        args.stylized, inputs=args.inputs, style=args.style, sintel=args.sintel,
+        scene=args.scene, pass_name=args.sintel_pass, max_size=args.max_size,
+    )
+    for k, v in results.items():
+        print(f"{k:18s} {v:.5f}" if isinstance(v, float) else f"{k:18s} {v}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- flow
+
+
+def cmd_flow(args: argparse.Namespace) -> int:
+    from vidstyle.flow.report import flow_report
+
+    out = flow_report(args.frame1, args.frame2, args.output, method=args.method,
+                      max_size=args.max_size, overwrite=args.overwrite)
+    for k, v in out.items():
+        print(f"{k:28s} {v}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="vidstyle", description="Temporally coherent video style transfer."
+    )
+    p.add_argument("--version", action="version", version=f"vidstyle {__version__}")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("stylize", help="stylize a video, an image or a folder of frames")
+    s.add_argument("input", help="video file, image, or folder of PNG/JPG frames")
+    s.add_argument("-o", "--output", help="output path (default: INPUT.STYLE.EXT / FOLDER.STYLE)")
+    s.add_argument("-s", "--style", default="candy", help="bundled style name or model .pt")
+    s.add_argument("--method", default="reconet", help="reconet (default), per-frame, huang")
+    s.add_argument("--max-size", type=_positive_int, help="scale the long side down to this")
+    s.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    s.add_argument("--half", action="store_true", help="fp16 inference (CUDA)")
+    s.add_argument("--batch-size", type=_positive_int, default=4)
+    s.add_argument("--crf", type=int, default=18, help="H.264 quality (0-51, lower is better)")
+    s.add_argument("--start", type=float, help="start time in seconds (videos)")
+    s.add_argument("--duration", type=float, help="seconds to process (videos)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_stylize)
+
+    st = sub.add_parser("styles", help="list the bundled styles and their methods")
+    st.set_defaults(func=cmd_styles)
+
+    t = sub.add_parser("train", help="train a model for a style image")
+    t.add_argument("--style", required=True, help="style image")
+    t.add_argument("--data", action="append", metavar="SPEC",
+                   help="photos:DIR, clip:FILE_OR_DIR or sintel:ROOT (repeatable)")
+    t.add_argument("--data-weights", type=float, nargs="+", help="mixture weights, one per --data")
+    t.add_argument("--preset", default="reconet", help="per-frame, huang, reconet or debug")
+    t.add_argument("-o", "--output", required=True, help="run folder (checkpoints, log, model)")
+    t.add_argument("--steps", type=_positive_int)
+    t.add_argument("--size", type=_positive_int, help="training crop side (multiple of 4)")
+    t.add_argument("--batch-size", type=_positive_int, help="frame pairs per step")
+    t.add_argument("--lr", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--widths", type=_positive_int, nargs=3, help="network widths, e.g. 32 64 128")
+    t.add_argument("--res-blocks", type=int)
+    t.add_argument("--workers", type=int, help="data loader processes")
+    t.add_argument("--checkpoint-every", type=_positive_int)
+    t.add_argument("--sample-every", type=_positive_int)
+    t.add_argument("--device", default="auto")
+    t.add_argument("--resume", action="store_true", help="continue the run in --output")
+    t.add_argument("--overwrite", action="store_true", help="start afresh over an existing run")
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="temporal and style metrics of stylized frames")
+    e.add_argument("stylized", help="folder of stylized frames")
+    e.add_argument("--inputs", help="folder of the input frames (same file names)")
+    e.add_argument("--style", help="style image (for the style distance)")
+    e.add_argument("--sintel", help="Sintel root with flow/ and occlusions/ (for e_stab)")
+    e.add_argument("--scene", help="Sintel scene the frames belong to")
+    e.add_argument("--sintel-pass", default="final", help="clean or final (default final)")
+    e.add_argument("--max-size", type=_positive_int, help="evaluate at this long side")
+    e.set_defaults(func=cmd_evaluate)
+
+    f = sub.add_parser("flow", help="estimate flow and occlusion between two frames")
+    f.add_argument("frame1")
+    f.add_argument("frame2")
+    f.add_argument("-o", "--output", required=True, help="output folder for the pictures")
+    f.add_argument("--method", default="dis", help="dis or farneback")
+    f.add_argument("--max-size", type=_positive_int)
+    f.add_argument("--overwrite", action="store_true")
+    f.set_defaults(func=cmd_flow)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("vidstyle: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (VidstyleError, OSError, ValueError) as e:
+        if args.debug:
+            traceback.print_exc()
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"vidstyle: error: {msg}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

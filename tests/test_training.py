@@ -1,0 +1,202 @@
+"""Training: presets, resumable bit for bit, Ctrl-C, bad input, torchrun with 2 CPU processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from vidstyle.cli import main
+from vidstyle.errors import CheckpointError, VidstyleError
+from vidstyle.models import load_checkpoint
+from vidstyle.training import preset_config
+from vidstyle.training.loop import CHECKPOINT, LOG, MODEL, train
+
+
+@pytest.fixture(scope="module")
+def photos(shared_data: Path) -> str:
+    return str(shared_data / "photos" / "kodak24")
+
+
+@pytest.fixture(scope="module")
+def style(shared_data: Path) -> str:
+    return str(shared_data / "styles" / "candy.jpg")
+
+
+def _cfg(style, photos, **kw):
+    return preset_config("debug", style=style, data=(f"photos:{photos}",), **kw)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(path)[0].state_dict()
+
+
+def test_debug_preset_trains_and_writes_everything(tmp_path, style, photos):
+    out = tmp_path / "run"
+    path = train(_cfg(style, photos), out, device="cpu", progress=False)
+    assert path == out / MODEL
+    model, ckpt = load_checkpoint(path)
+    assert ckpt["meta"]["preset"] == "debug" and ckpt["meta"]["steps"] == 4
+    assert ckpt["meta"]["train_config"]["style"] == style
+    rows = (out / LOG).read_text().splitlines()
+    assert rows[0].startswith("step,lr,total,content,style,tv,temp_f,temp_o")
+    assert len(rows) == 5  # header + one row per step (log_every=1)
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [
+        "step_000002.png", "step_000004.png"]
+    assert "train_state" in torch.load(out / CHECKPOINT, weights_only=True)
+    assert model(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
+
+
+@pytest.mark.parametrize("preset", ["per-frame", "huang", "reconet"])
+def test_presets_train_their_losses(tmp_path, style, photos, preset):
+    debug = preset_config("debug")
+    cfg = preset_config(preset, style=style, data=(f"photos:{photos}",), steps=2, size=32,
+                        batch_size=1, num_workers=0, model=debug.model, log_every=1,
+                        style_size=64)
+    train(cfg, tmp_path / preset, device="cpu", progress=False)
+    import csv
+
+    rows = list(csv.DictReader(open(tmp_path / preset / LOG)))
+    temp_f = float(rows[0]["temp_f"])
+    temp_o = float(rows[0]["temp_o"])
+    assert float(rows[0]["style"]) > 0 and float(rows[0]["content"]) > 0
+    assert (temp_f > 0) == (preset == "reconet")
+    assert (temp_o > 0) == (preset in ("huang", "reconet"))
+
+
+def test_loss_decreases_over_a_short_run(tmp_path, style, photos):
+    cfg = _cfg(style, photos, steps=30, log_every=1, lr=3e-3, sample_every=1000,
+               checkpoint_every=1000)
+    train(cfg, tmp_path / "r", device="cpu", progress=False)
+    import csv
+
+    totals = [float(r["total"]) for r in csv.DictReader(open(tmp_path / "r" / LOG))]
+    assert sum(totals[-5:]) / 5 < 0.8 * sum(totals[:5]) / 5
+
+
+def _interrupt_at(monkeypatch, n: int):
+    """Make the n-th loss evaluation raise KeyboardInterrupt (as Ctrl-C would)."""
+    import vidstyle.training.loop as loop
+
+    calls = {"n": 0}
+    orig = loop.Losses.forward
+
+    def interrupted(self, model, batch):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return orig(self, model, batch)
+
+    monkeypatch.setattr(loop.Losses, "forward", interrupted)
+    return lambda: monkeypatch.setattr(loop.Losses, "forward", orig)
+
+
+def test_resume_is_bit_exact(tmp_path, style, photos, monkeypatch):
+    cfg = _cfg(style, photos, steps=6, checkpoint_every=1000)
+    straight = train(cfg, tmp_path / "a", device="cpu", progress=False)
+    restore = _interrupt_at(monkeypatch, 4)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "b", device="cpu", progress=False)
+    restore()
+    assert torch.load(tmp_path / "b" / CHECKPOINT, weights_only=True)["train_state"]["step"] == 3
+    resumed = train(cfg, tmp_path / "b", device="cpu", resume=True, progress=False)
+    wa, wb = _weights(straight), _weights(resumed)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert load_checkpoint(resumed)[1]["meta"]["steps"] == 6
+
+
+def test_ctrl_c_saves_a_checkpoint_then_resume_completes(tmp_path, style, photos, monkeypatch):
+    restore = _interrupt_at(monkeypatch, 3)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(style, photos, steps=6, checkpoint_every=1000), out, device="cpu",
+              progress=False)
+    restore()
+    ckpt = torch.load(out / CHECKPOINT, weights_only=True)
+    assert ckpt["train_state"]["step"] == 2
+    assert not (out / MODEL).exists()
+    train(_cfg(style, photos, steps=6), out, device="cpu", resume=True, progress=False)
+    assert load_checkpoint(out / MODEL)[1]["meta"]["steps"] == 6
+
+
+def test_bad_inputs_fail_before_training(tmp_path, style, photos):
+    with pytest.raises(VidstyleError, match="image not found"):
+        train(_cfg(str(tmp_path / "nope.jpg"), photos), tmp_path / "r", progress=False)
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    with pytest.raises(VidstyleError, match="cannot read image"):
+        train(_cfg(str(bad), photos), tmp_path / "r", progress=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(VidstyleError, match="no images"):
+        train(_cfg(style, str(empty)), tmp_path / "r", progress=False)
+    with pytest.raises(VidstyleError, match="does not exist"):
+        train(_cfg(style, photos), tmp_path / "missing" / "r", progress=False)
+    assert not (tmp_path / "r" / MODEL).exists()
+
+
+def test_photos_smaller_than_crop(tmp_path, style):
+    from PIL import Image
+
+    small = tmp_path / "small"
+    small.mkdir()
+    Image.new("RGB", (20, 20), (100, 50, 30)).save(small / "a.png")
+    # Small photos are upscaled with a margin, so training still runs ...
+    train(_cfg(style, str(small), steps=1), tmp_path / "ok", device="cpu", progress=False)
+    # ... and a video clip smaller than the crop is an error (see test_data).
+
+
+def test_never_overwrites_a_model_without_flag(tmp_path, style, photos):
+    out = tmp_path / "run"
+    train(_cfg(style, photos, steps=2), out, device="cpu", progress=False)
+    before = (out / MODEL).read_bytes()
+    with pytest.raises(VidstyleError, match="--overwrite"):
+        train(_cfg(style, photos, steps=2), out, device="cpu", progress=False)
+    assert (out / MODEL).read_bytes() == before
+    train(_cfg(style, photos, steps=2), out, device="cpu", progress=False, overwrite=True)
+
+
+def test_resume_with_another_preset_refused(tmp_path, style, photos):
+    out = tmp_path / "run"
+    train(_cfg(style, photos, steps=2), out, device="cpu", progress=False)
+    other = preset_config("huang", style=style, data=(f"photos:{photos}",), steps=4)
+    with pytest.raises(CheckpointError, match="preset 'debug', not 'huang'"):
+        train(other, out, device="cpu", resume=True, progress=False)
+
+
+def test_cli_train_and_errors(tmp_path, style, photos, capsys):
+    out = tmp_path / "cli"
+    rc = main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+               "-o", str(out), "--steps", "2", "--device", "cpu", "-q"])
+    assert rc == 0 and (out / MODEL).is_file()
+    rc = main(["train", "--preset", "debug", "--style", str(tmp_path / "x.jpg"), "--data",
+               f"photos:{photos}", "-o", str(tmp_path / "o2"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "image not found" in err[0]
+    rc = main(["train", "--preset", "nope", "--style", style, "--data", photos, "-o",
+               str(tmp_path / "o3"), "-q"])
+    assert rc == 1 and "unknown preset" in capsys.readouterr().err
+
+
+def test_torchrun_two_cpu_processes(tmp_path, style, photos):
+    out = tmp_path / "ddp"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+           "--standalone", "-m", "vidstyle.cli", "train", "--preset", "debug", "--style",
+           style, "--data", f"photos:{photos}", "-o", str(out), "--steps", "3", "--device",
+           "cpu", "-q"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
+    # The final model records the SHA-256 of every rank's weights, gathered at the end.
+    meta = load_checkpoint(out / MODEL)[1]["meta"]
+    assert meta["world_size"] == 2
+    sums = meta["rank_weight_sha256"]
+    assert len(sums) == 2 and sums[0] == sums[1]
+    # Only rank 0 wrote the run folder's files: one model, one log, no stray temp files.
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [CHECKPOINT, LOG, MODEL, "samples"]
+    assert len((out / LOG).read_text().splitlines()) == 1 + 3
