@@ -128,6 +128,18 @@ def cmd_flow(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- demo
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vidstyle.demo import run_demo
+
+    report = run_demo(args.output, args.style, device=args.device, overwrite=args.overwrite)
+    for k, v in report.items():
+        print(f"{k:34s} {v}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -190,6 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sintel-pass", default="final", help="clean or final (default final)")
     e.add_argument("--max-size", type=_positive_int, help="evaluate at this long side")
     e.set_defaults(func=cmd_evaluate)
+
+    d = sub.add_parser("demo", help="stylize the bundled clip: per-frame vs reconet")
+    d.add_argument("-o", "--output", default="vidstyle-demo", help="output folder")
+    d.add_argument("-s", "--style", default="candy", help="bundled style name")
+    d.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    d.add_argument("--overwrite", action="store_true", help="replace earlier demo results")
+    d.set_defaults(func=cmd_demo)
 
     f = sub.add_parser("flow", help="estimate flow and occlusion between two frames")
     f.add_argument("frame1")

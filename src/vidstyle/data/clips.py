@@ -31,24 +31,30 @@ def default_cache_dir() -> Path:
     return Path(base) / "clip_pairs"
 
 
-def _frames(path: Path, work_size: int, max_frames: int):
-    """Decoded frames (uint8 RGB), long side scaled to ``work_size``."""
+def _frames(path: Path, work_size: int):
+    """Decoded frames (uint8 RGB, long side scaled to ``work_size``) and the source's
+    frame-count estimate (None when unknown)."""
     from vidstyle.video import open_source
 
-    with open_source(path) as src:
-        for n, (rgb, _) in enumerate(src.frames()):
-            if n >= max_frames:
-                break
-            h, w = rgb.shape[:2]
-            s = work_size / max(h, w)
-            if s < 1:
-                rgb = cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-            yield rgb
+    src = open_source(path)
+
+    def gen():
+        with src:
+            for rgb, _ in src.frames():
+                h, w = rgb.shape[:2]
+                s = work_size / max(h, w)
+                if s < 1:
+                    rgb = cv2.resize(rgb, (round(w * s), round(h * s)),
+                                     interpolation=cv2.INTER_AREA)
+                yield rgb
+
+    return gen(), getattr(src, "frame_count", None)
 
 
 def build_clip_cache(path: str | os.PathLike, *, work_size: int = 384, stride: int = 1,
                      max_pairs: int = 120, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Estimate and cache the pairs of one clip; returns the ``.npz`` path."""
+    """Estimate and cache up to ``max_pairs`` pairs of one clip, spread evenly over it
+    (streaming: only ``stride + 1`` frames are held at a time); returns the ``.npz``."""
     src = Path(path)
     if not src.exists():
         raise VidstyleError(f"clip not found: {src}")
@@ -60,15 +66,18 @@ def build_clip_cache(path: str | os.PathLike, *, work_size: int = 384, stride: i
     out = cache / f"{src.stem}.{key}.npz"
     if out.is_file():
         return out
-    frames = list(_frames(src, work_size, 100_000))
-    if len(frames) < stride + 1:
-        raise VidstyleError(f"{src}: {len(frames)} frame(s), need at least {stride + 1} for a pair")
-    starts = np.arange(stride, len(frames))
-    if len(starts) > max_pairs:
-        starts = starts[np.linspace(0, len(starts) - 1, max_pairs).round().astype(int)]
+    frames, count = _frames(src, work_size)
+    # Take a pair every `every` frames so that max_pairs cover the whole clip.
+    every = max(1, ((count or 0) - stride) // max_pairs) if count else 1
+    window: list[np.ndarray] = []
     prev, cur, flows, masks = [], [], [], []
-    for t in starts:
-        a, b = frames[t], frames[t - stride]  # current, previous
+    n = 0
+    for n, rgb in enumerate(frames, start=1):
+        window = (window + [rgb])[-(stride + 1):]
+        t = n - 1
+        if len(window) < stride + 1 or (t - stride) % every or len(cur) >= max_pairs:
+            continue
+        a, b = window[-1], window[0]  # current, previous
         f_cp = estimate_flow(a, b)  # (1, 2, H, W), current -> previous
         f_pc = estimate_flow(b, a)
         m = occlusion_mask(f_cp, f_pc)
@@ -76,8 +85,10 @@ def build_clip_cache(path: str | os.PathLike, *, work_size: int = 384, stride: i
         cur.append(a)
         flows.append(f_cp[0].permute(1, 2, 0).numpy().astype(np.float16))
         masks.append(m[0, 0].numpy().astype(np.uint8))
+    if not cur:
+        raise VidstyleError(f"{src}: {n} frame(s), need at least {stride + 1} for a pair")
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.npz")
+    tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.npz")  # unique: parallel runs
     np.savez(tmp, prev=np.stack(prev), cur=np.stack(cur), flow=np.stack(flows), mask=np.stack(masks))
     os.replace(tmp, out)
     return out

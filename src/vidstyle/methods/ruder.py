@@ -413,7 +413,7 @@ class RuderStylizer:
                 opt.step()
                 with torch.no_grad():
                     x.clamp_(0, 1)
-        self.last_terms = {k: float(v) for k, v in terms.items()}
+        self.last_terms = {k: float(v.detach()) for k, v in terms.items()}
         return x.detach().clamp(0, 1)
 
     # ----------------------------------------------------------------- streaming

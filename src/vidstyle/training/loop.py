@@ -204,11 +204,13 @@ def train(
     model = ReCoNet(cfg.model)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start = 0
+    elapsed0 = 0.0  # training seconds before this process (resumed runs)
     if ckpt is not None:
         model = model_from_checkpoint(ckpt, str(out / CHECKPOINT))
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         optimizer.load_state_dict(ckpt["train_state"]["optimizer"])
         start = int(ckpt["train_state"]["step"])
+        elapsed0 = float(ckpt["train_state"].get("seconds", 0.0))
         torch.set_rng_state(ckpt["train_state"]["rng"]["torch"])
     model.to(dev).train()
     fmt = torch.channels_last if cuda and cfg.channels_last else torch.contiguous_format
@@ -239,17 +241,22 @@ def train(
         scaler.load_state_dict(ckpt["train_state"]["scaler"])
     sample_batch = {k: v.unsqueeze(0) for k, v in dataset[10**8].items()} if is_main else None
 
+    def elapsed() -> float:
+        return elapsed0 + time.perf_counter() - t0
+
     def save(step: int) -> None:
         if not is_main:
             return
         train_state = {
+            "seconds": elapsed(),
             "optimizer": optimizer.state_dict(),
             "step": step,
             "rng": {"torch": torch.get_rng_state()},
             "config": cfg.to_dict(),
             "scaler": scaler.state_dict(),
         }
-        save_checkpoint(out / CHECKPOINT, model, meta=_meta(cfg, step, meta), train_state=train_state)
+        save_checkpoint(out / CHECKPOINT, model, meta=_meta(cfg, step, meta, elapsed()),
+                        train_state=train_state)
 
     log_file = None
     writer = None
@@ -290,7 +297,7 @@ def train(
                         f"{k}={v:.4g}" for k, v in vals.items() if k != "total"))
                 if step % cfg.log_every == 0 or step == cfg.steps:
                     writer.writerow([step, f"{lr:.3e}", *(f"{vals[k]:.6g}" for k in LOSS_NAMES),
-                                     f"{time.perf_counter() - t0:.1f}"])
+                                     f"{elapsed():.1f}"])
                     log_file.flush()
                 if bar is not None:
                     bar.set_postfix({k: f"{v:.3g}" for k, v in vals.items() if v}, refresh=False)
@@ -310,7 +317,7 @@ def train(
         if log_file is not None:
             log_file.close()
     save(step)
-    final_meta = _meta(cfg, step, meta)
+    final_meta = _meta(cfg, step, meta, elapsed())
     final_meta["world_size"] = world
     if world > 1:
         # Record every rank's weight digest: DDP must have kept them identical.
@@ -336,8 +343,9 @@ def weights_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def _meta(cfg: TrainConfig, step: int, extra: dict | None) -> dict:
+def _meta(cfg: TrainConfig, step: int, extra: dict | None, seconds: float) -> dict:
     m = {
+        "train_seconds": round(seconds, 1),
         "method": "reconet" if cfg.preset == "debug" else cfg.preset,
         "preset": cfg.preset,
         "style_image": Path(cfg.style).name,
