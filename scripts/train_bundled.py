@@ -57,7 +57,7 @@ def main() -> int:
     ap.add_argument("--no-export", action="store_true")
     args = ap.parse_args()
 
-    from vidstyle.models import ReCoNetConfig, load_checkpoint, save_checkpoint
+    from vidstyle.models import load_checkpoint, save_checkpoint
     from vidstyle.training import preset_config
     from vidstyle.training.loop import CHECKPOINT, MODEL, train
 

@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from videogen import write_clip
 
 from vidstyle.cli import main
 from vidstyle.models import ReCoNet, ReCoNetConfig, save_checkpoint
 from vidstyle.video import probe
-
-from videogen import write_clip
 
 
 @pytest.fixture(scope="module")
