@@ -25,8 +25,9 @@ No function modifies its inputs in place.
 
 from __future__ import annotations
 
-from vidstyle.errors import VidstyleError
-
 __version__ = "0.1.0"
 
-__all__ = ["VidstyleError", "__version__"]
+from vidstyle.api import load_model, stylize_video  # noqa: E402
+from vidstyle.errors import VidstyleError  # noqa: E402
+
+__all__ = ["VidstyleError", "__version__", "load_model", "stylize_video"]

@@ -37,8 +37,13 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     src = Path(args.input)
     if not src.exists():
         raise VidstyleError(f"input not found: {src}")
-    stylizer = make_stylizer(args.style, args.method, device=args.device, half=args.half)
-    tag = Path(args.style).stem if str(args.style).endswith(".pt") else str(args.style)
+    if args.threads and args.backend == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
+    stylizer = make_stylizer(args.style, args.method, device=args.device, half=args.half,
+                             backend=args.backend, threads=args.threads)
+    tag = Path(args.style).stem if str(args.style).endswith((".pt", ".onnx")) else str(args.style)
     dst = Path(args.output) if args.output else default_output(src, tag)
     report = stylize_path(
         src, dst, stylizer, max_size=args.max_size, batch_size=args.batch_size, crf=args.crf,
@@ -66,6 +71,19 @@ def cmd_styles(args: argparse.Namespace) -> int:
         by_style.setdefault(style, []).append(method)
     for style in sorted(by_style):
         print(f"{style:24s} {', '.join(sorted(by_style[style]))}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from vidstyle.export import export_onnx
+
+    path = export_onnx(args.model, args.output, method=args.method, opset=args.opset,
+                       half=args.half, overwrite=args.overwrite)
+    size_mb = path.stat().st_size / 1e6
+    print(f"wrote {path} (ONNX opset {args.opset}, dynamic batch/height/width, {size_mb:.1f} MB)")
     return 0
 
 
@@ -159,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-size", type=_positive_int, help="scale the long side down to this")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--half", action="store_true", help="fp16 inference (CUDA)")
+    s.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                   help="torch (default) or onnx (onnxruntime; -s may then be a .onnx file)")
+    s.add_argument("--threads", type=_positive_int,
+                   help="CPU threads (onnx default: physical cores; torch: torch.set_num_threads)")
     s.add_argument("--batch-size", type=_positive_int, default=4)
     s.add_argument("--crf", type=int, default=18, help="H.264 quality (0-51, lower is better)")
     s.add_argument("--start", type=float, help="start time in seconds (videos)")
@@ -166,6 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace an existing output")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_stylize)
+
+    x = sub.add_parser("export", help="export a model for other runtimes (ONNX)")
+    x.add_argument("model", help="bundled style name or model .pt")
+    fmt = x.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--onnx", action="store_true", help="ONNX, dynamic batch/height/width")
+    x.add_argument("-o", "--output", required=True, help="output file (.onnx)")
+    x.add_argument("--method", default="reconet", help="method of a bundled style name")
+    x.add_argument("--opset", type=int, default=17, help="ONNX opset (13-20, default 17)")
+    x.add_argument("--half", action="store_true", help="fp16 weights (for GPU runtimes)")
+    x.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    x.set_defaults(func=cmd_export)
 
     st = sub.add_parser("styles", help="list the bundled styles and their methods")
     st.set_defaults(func=cmd_styles)

@@ -1,0 +1,228 @@
+"""Stylize with onnxruntime: an exported ReCoNet graph behind the stylizer interface.
+
+The graph (see :mod:`vidstyle.export`) pads to a multiple of 4 itself; frames
+smaller than its ``min_size`` on either side are padded here first, with the exact
+rule of ``ReCoNet._pad``, and the output cropped back.
+
+Checkpoints are exported on the fly and cached as ``.onnx`` files keyed by the
+checkpoint's SHA-256, in ``$VIDSTYLE_CACHE/onnx`` or ``~/.cache/vidstyle/onnx``
+(``$XDG_CACHE_HOME`` respected).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from vidstyle import __version__
+from vidstyle._checks import check_image
+from vidstyle.errors import VidstyleError
+from vidstyle.export import (
+    FORMAT,
+    FORMAT_VERSION,
+    INSTALL_HINT,
+    decode_metadata,
+    export_onnx,
+    onnx_model_bytes,
+)
+from vidstyle.models.reconet import ReCoNet
+from vidstyle.pretrained import resolve_model
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+
+def _import_ort():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise VidstyleError(f"the onnx backend needs onnxruntime: {INSTALL_HINT}") from None
+    return onnxruntime
+
+
+def physical_cores() -> int:
+    """Physical CPU cores this process may use (hyper-threads not counted).
+
+    Counts distinct ``(physical id, core id)`` pairs in ``/proc/cpuinfo``, bounded by
+    the CPU affinity; falls back to ``os.cpu_count()`` where that file is missing.
+    """
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores: set[tuple[str, str]] = set()
+    try:
+        phys = core = ""
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "physical id":
+                phys = value.strip()
+            elif key == "core id":
+                core = value.strip()
+                cores.add((phys, core))
+    except OSError:
+        pass
+    return max(1, min(len(cores) or usable, usable))
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("VIDSTYLE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vidstyle"
+    )
+    return Path(base) / "onnx"
+
+
+def providers_for(device: str) -> list[str]:
+    """onnxruntime execution providers for a vidstyle ``device`` (``auto``, ``cpu``, ``cuda``)."""
+    available = _import_ort().get_available_providers()
+    if device == "cpu":
+        return [CPU]
+    if device == "auto":
+        return [CUDA, CPU] if CUDA in available else [CPU]
+    if device.startswith("cuda"):
+        if CUDA not in available:
+            raise VidstyleError(
+                "--device cuda was asked for but onnxruntime has no CUDA provider "
+                "(install onnxruntime-gpu)"
+            )
+        return [CUDA, CPU]
+    raise VidstyleError(f"unknown device {device!r}: use auto, cpu or cuda")
+
+
+def _pad_small(x: torch.Tensor, least: int) -> torch.Tensor:
+    """``ReCoNet._pad`` for frames under ``least`` pixels on a side: pad to a multiple of
+    4 of at least ``least``, reflecting where the frame is large enough, else replicating."""
+    h, w = x.shape[-2:]
+    m = ReCoNet.MULTIPLE
+    th = max(-(-h // m) * m, -(-least // m) * m)
+    tw = max(-(-w // m) * m, -(-least // m) * m)
+    ph, pw = th - h, tw - w
+    mode = "reflect" if h > ph and w > pw else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def cached_export(
+    model: str | os.PathLike,
+    *,
+    method: str = "reconet",
+    opset: int = 17,
+    half: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """The cached ``.onnx`` export of a checkpoint path or bundled style name (exported once)."""
+    src = resolve_model(model, method)
+    h = hashlib.sha256()
+    with open(src, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    # The key holds everything the exported file depends on besides the weights.
+    tag = f"v{__version__}-f{FORMAT_VERSION}-op{opset}{'-fp16' if half else ''}"
+    dst = Path(cache_dir or default_cache_dir()) / f"{src.stem}-{h.hexdigest()[:20]}-{tag}.onnx"
+    if not dst.is_file():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(src, dst, opset=opset, half=half, overwrite=True)
+    return dst
+
+
+class OnnxStylizer:
+    """Applies an exported ReCoNet with onnxruntime to batches of frames.
+
+    Args:
+        path_or_model: an exported ``.onnx`` file; a checkpoint ``.pt`` or bundled style
+            name (exported once to the cache, see :func:`cached_export`); or a
+            :class:`ReCoNet` (exported in memory).
+        method: the method of a bundled style name.
+        threads: intra-op threads (default: the physical cores, :func:`physical_cores`).
+        providers: onnxruntime execution providers in order of preference
+            (default ``["CPUExecutionProvider"]``; see :func:`providers_for`).
+        half: fp16 weights when exporting here (for CUDA); ignored for ``.onnx`` files.
+        cache_dir: where checkpoint exports are cached (default :func:`default_cache_dir`).
+    """
+
+    stateful = False
+
+    def __init__(
+        self,
+        path_or_model: ReCoNet | str | os.PathLike,
+        *,
+        method: str = "reconet",
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+        half: bool = False,
+        cache_dir: str | os.PathLike | None = None,
+    ):
+        ort = _import_ort()
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise VidstyleError(f"threads must be a positive integer, got {threads!r}")
+        self.threads = threads or physical_cores()
+        providers = list(providers or [CPU])
+        missing = [p for p in providers if p not in ort.get_available_providers()]
+        if missing:
+            raise VidstyleError(
+                f"onnxruntime provider(s) {', '.join(missing)} not available "
+                f"(available: {', '.join(ort.get_available_providers())})"
+            )
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3  # errors only: no provider-assignment notices on stderr
+
+        def session(model):
+            return ort.InferenceSession(model, sess_options=opts, providers=providers)
+
+        if isinstance(path_or_model, ReCoNet):
+            self.path = None
+            self.session = session(onnx_model_bytes(path_or_model, half=half))
+        elif Path(path_or_model).suffix.lower() == ".onnx":
+            self.path = Path(path_or_model)
+            if not self.path.is_file():
+                raise VidstyleError(f"ONNX model not found: {self.path}")
+            try:
+                self.session = session(str(self.path))
+            except Exception as e:  # onnxruntime raises several unrelated types
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                raise VidstyleError(f"{self.path} is not a usable ONNX model ({first[:120]})") from None
+        else:
+            self.path = cached_export(path_or_model, method=method, half=half, cache_dir=cache_dir)
+            try:
+                self.session = session(str(self.path))
+            except Exception:  # a damaged cache file: export again, once
+                export_onnx(resolve_model(path_or_model, method), self.path, half=half, overwrite=True)
+                self.session = session(str(self.path))
+
+        self.metadata = decode_metadata(self.session.get_modelmeta().custom_metadata_map)
+        if self.metadata.get("format") != FORMAT:
+            where = self.path or "the model"
+            raise VidstyleError(f"{where} is not a vidstyle ONNX export (no vidstyle metadata)")
+        if self.metadata.get("format_version", 0) > FORMAT_VERSION:
+            raise VidstyleError(
+                f"{self.path} has vidstyle ONNX format {self.metadata['format_version']}; "
+                f"this vidstyle reads <= {FORMAT_VERSION}"
+            )
+        self.min_size = int(self.metadata["min_size"])
+        self.providers = self.session.get_providers()
+        self._input = self.session.get_inputs()[0].name
+        self._output = self.session.get_outputs()[0].name
+
+    def reset(self) -> None:
+        """Forget the previous frames (nothing to forget for a feed-forward method)."""
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        """Stylize ``(B, 3, H, W)`` float frames in [0, 1]; returns the same shape,
+        float32 on the CPU."""
+        check_image("stylize: frames", frames)
+        x = frames.detach().to("cpu", torch.float32)
+        h, w = x.shape[-2:]
+        if min(h, w) < self.min_size:
+            x = _pad_small(x, self.min_size)
+        y = self.session.run([self._output], {self._input: x.contiguous().numpy()})[0]
+        y = torch.from_numpy(y).clamp_(0, 1)
+        return y if y.shape[-2:] == (h, w) else y[..., :h, :w].contiguous()
+
+
+__all__ = ["OnnxStylizer", "cached_export", "default_cache_dir", "physical_cores", "providers_for"]

@@ -1,0 +1,233 @@
+"""Export a ReCoNet to ONNX with dynamic batch, height and width.
+
+The exported graph maps ``frames`` (float32 ``(B, 3, H, W)`` RGB in [0, 1]) to
+``stylized`` (same shape and range), like :class:`~vidstyle.models.ReCoNet`.
+
+Padding. ReCoNet reflection-pads its input to a multiple of 4 (two stride-2
+convolutions) and crops the output back. That pad is expressed in the graph with
+shape arithmetic (``Shape -> Mod -> Pad(reflect) ... Slice``), so the file alone
+handles any ``H, W >= min_size`` (stored in the metadata; 8 for the usual
+``outer_kernel`` 9), odd sizes included. For tinier frames the model switches to a
+larger, sometimes replicate, pad, a data-dependent choice a traced graph cannot
+hold; :class:`~vidstyle.backends.onnx.OnnxStylizer` does that pad itself before
+running the graph.
+
+Exporter: the TorchScript-based one (``torch.onnx.export(..., dynamo=False)``).
+The torch.export-based exporter needs ``onnxscript``, which the ``onnx`` extra does
+not install; the traced graph is checked numerically against PyTorch in the tests.
+
+Metadata (``metadata_props``, all strings; :func:`read_onnx_metadata` decodes them):
+``format``, ``format_version``, ``vidstyle_version``, ``arch``, ``model_config``
+(JSON), ``style`` and ``method`` (when known), ``checkpoint_meta`` (JSON),
+``checkpoint_sha256`` (when exported from a file), ``min_size``, ``precision``
+(``fp32`` or ``fp16``; the graph's input and output are float32 either way), ``opset``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from vidstyle import __version__
+from vidstyle.errors import VidstyleError
+from vidstyle.image import atomic_write
+from vidstyle.models.checkpoint import load_checkpoint
+from vidstyle.models.reconet import ReCoNet
+from vidstyle.pretrained import PRETRAINED_DIR, resolve_model
+
+FORMAT = "vidstyle-onnx"
+FORMAT_VERSION = 1  # bump when the graph's inputs, outputs or padding contract change
+INPUT_NAME = "frames"
+OUTPUT_NAME = "stylized"
+MIN_OPSET, MAX_OPSET = 13, 20  # dynamic Pad/Slice need >= 11; 13+ is what is tested
+INSTALL_HINT = "pip install 'vidstyle[onnx]'"
+
+
+def min_graph_size(model: ReCoNet) -> int:
+    """Smallest ``H`` and ``W`` the exported graph handles exactly like ``model``.
+
+    From this size on, ``ReCoNet._pad`` only reflect-pads to the next multiple of 4.
+    """
+    return max(8, model.config.outer_kernel // 2 + 1)
+
+
+class _ExportGraph(nn.Module):
+    """ReCoNet forward with the pad to a multiple of 4 written as traceable shape arithmetic.
+
+    Equal to ``ReCoNet.forward`` for ``H, W >= min_graph_size(model)``; see the module
+    docstring for smaller inputs.
+    """
+
+    def __init__(self, model: ReCoNet, half: bool):
+        super().__init__()
+        self.model = model
+        self.half = half
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[2], x.shape[3]  # traced as Shape ops: stay dynamic
+        m = ReCoNet.MULTIPLE
+        ph, pw = (m - h % m) % m, (m - w % m) % m
+        if self.half:
+            x = x.half()
+        x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+        y = self.model.decode(self.model.encoder(x))
+        return y[:, :, :h, :w].float()
+
+
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise VidstyleError(f"ONNX export needs the onnx package: {INSTALL_HINT}") from None
+    return onnx
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _load(model_or_path: ReCoNet | str | os.PathLike, method: str) -> tuple[ReCoNet, dict[str, str]]:
+    """The model and the metadata that describes where it came from."""
+    if isinstance(model_or_path, ReCoNet):
+        return model_or_path, {}
+    path = resolve_model(model_or_path, method)
+    model, ckpt = load_checkpoint(path)
+    meta = dict(ckpt.get("meta") or {})
+    props = {"checkpoint_meta": json.dumps(meta, sort_keys=True, default=str),
+             "checkpoint_sha256": _sha256(path)}
+    # Bundled checkpoints name their style "name"; a bundled file is named STYLE.METHOD.pt.
+    style = meta.get("name") or meta.get("style")
+    if style is None and path.resolve().parent == PRETRAINED_DIR:
+        style = path.stem.rpartition(".")[0]
+    if style is not None:
+        props["style"] = str(style)
+    if "method" in meta:
+        props["method"] = str(meta["method"])
+    return model, props
+
+
+def onnx_model_bytes(
+    model_or_path: ReCoNet | str | os.PathLike,
+    *,
+    method: str = "reconet",
+    opset: int = 17,
+    half: bool = False,
+) -> bytes:
+    """Export to a checked, serialized ONNX model in memory (see :func:`export_onnx`)."""
+    onnx = _import_onnx()
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise VidstyleError(f"opset must be between {MIN_OPSET} and {MAX_OPSET}, got {opset}")
+    src, props = _load(model_or_path, method)
+    # Export a CPU copy: never move, cast or re-mode the caller's model.
+    model = copy.deepcopy(src).cpu().eval()
+    model = model.half() if half else model.float()
+    least = min_graph_size(model)
+    # A size that is not a multiple of 4 on either side, so the pad is really traced.
+    example = torch.rand(1, 3, 4 * least + 1, 4 * least + 3)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        # Known and harmless: InstanceNorm's size checks (TracerWarning), the legacy
+        # exporter's deprecation notice, "instance_norm train=True" (InstanceNorm has no
+        # running stats, so train and eval agree) and unfolded dynamic Slices.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"(?s).*(Constant folding|instance_norm)")
+        torch.onnx.export(
+            _ExportGraph(model, half), (example,), buf, dynamo=False, opset_version=opset,
+            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            dynamic_axes={n: {0: "batch", 2: "height", 3: "width"} for n in (INPUT_NAME, OUTPUT_NAME)},
+            do_constant_folding=True,
+        )
+    proto = onnx.load_from_string(buf.getvalue())
+    props.update(
+        format=FORMAT, format_version=str(FORMAT_VERSION), vidstyle_version=__version__,
+        arch="reconet", model_config=json.dumps(model.config.to_dict(), sort_keys=True),
+        min_size=str(least), precision="fp16" if half else "fp32", opset=str(opset),
+    )
+    for k, v in sorted(props.items()):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = k, v
+    proto.doc_string = (
+        "vidstyle ReCoNet: frames float32 (B, 3, H, W) RGB in [0, 1] -> stylized, same shape; "
+        f"H and W >= {least} (smaller inputs need the caller's pad, see vidstyle.export)"
+    )
+    onnx.checker.check_model(proto, full_check=True)
+    return proto.SerializeToString()
+
+
+def export_onnx(
+    model_or_path: ReCoNet | str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    method: str = "reconet",
+    opset: int = 17,
+    half: bool = False,
+    overwrite: bool = False,
+) -> Path:
+    """Export a ReCoNet to an ONNX file with dynamic batch, height and width.
+
+    Args:
+        model_or_path: a :class:`ReCoNet`, a checkpoint ``.pt`` path, or a bundled
+            style name (resolved with ``method``, see :func:`vidstyle.pretrained.resolve_model`).
+        dst: the ``.onnx`` file to write (atomically; its folder must exist).
+        method: the method of a bundled style name.
+        opset: ONNX opset version (13 to 20).
+        half: store weights and compute in fp16 (for GPU execution providers); the
+            graph's input and output stay float32.
+        overwrite: replace an existing ``dst``.
+
+    Returns:
+        ``dst`` as a :class:`~pathlib.Path`.
+    """
+    out = Path(dst)
+    if out.suffix.lower() != ".onnx":
+        raise VidstyleError(f"ONNX output {out.name} must end in .onnx")
+    if not out.parent.is_dir():
+        raise VidstyleError(f"output folder {out.parent} does not exist")
+    if out.exists() and not overwrite:
+        raise VidstyleError(f"{out} exists; pass --overwrite to replace it")
+    data = onnx_model_bytes(model_or_path, method=method, opset=opset, half=half)
+    atomic_write(out, lambda tmp: Path(tmp).write_bytes(data))
+    return out
+
+
+def decode_metadata(props: dict[str, str]) -> dict[str, Any]:
+    """Metadata strings -> values: JSON fields decoded, ``min_size``/``opset`` as ints."""
+    out: dict[str, Any] = dict(props)
+    for k in ("model_config", "checkpoint_meta"):
+        if k in out:
+            out[k] = json.loads(out[k])
+    for k in ("min_size", "opset", "format_version"):
+        if k in out:
+            out[k] = int(out[k])
+    return out
+
+
+def read_onnx_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The vidstyle metadata of an exported ``.onnx`` file (see the module docstring)."""
+    onnx = _import_onnx()
+    p = Path(path)
+    if not p.is_file():
+        raise VidstyleError(f"ONNX model not found: {p}")
+    try:
+        proto = onnx.load(str(p), load_external_data=False)
+    except Exception as e:  # protobuf decode errors of several types
+        raise VidstyleError(f"{p} is not a readable ONNX model ({type(e).__name__})") from None
+    return decode_metadata({e.key: e.value for e in proto.metadata_props})
+
+
+__all__ = ["export_onnx", "onnx_model_bytes", "read_onnx_metadata"]
