@@ -156,6 +156,8 @@ def test_checkpoint_is_exported_once_to_the_cache(tmp_path, model_path, model, m
     assert 1 <= physical_cores() <= (os.cpu_count() or 1)
     with pytest.raises(VidstyleError, match="unknown backend"):
         make_stylizer(model_path, backend="tensorrt")
+    with pytest.raises(VidstyleError, match="--backend onnx"):
+        make_stylizer(s.path, backend="torch")
 
 
 # ----------------------------------------------------------------------------- CLI

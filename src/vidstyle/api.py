@@ -51,6 +51,8 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
         return OnnxStylizer(style, method=method, threads=threads, providers=providers,
                             half=half and providers[0] == CUDA)
 
+    if str(style).lower().endswith(".onnx"):
+        raise VidstyleError(f"{style} is an ONNX model: use the onnx backend (--backend onnx)")
     from vidstyle.training.loop import resolve_device
 
     dev = resolve_device(device)

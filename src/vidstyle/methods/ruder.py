@@ -85,12 +85,12 @@ class RuderConfig:
     weights bring the weighted terms to comparable sizes at convergence.
     """
 
-    content_weight: float = 1.0  # a: relu4_2 feature MSE (Caffe scale)
-    style_weight: float = 1.0  # b: sum over style layers of mean squared Gram difference
+    content_weight: float = 1e-5  # a: relu4_2 feature MSE (Caffe scale)
+    style_weight: float = 1e-5  # b: sum over style layers of mean squared Gram difference
     tv_weight: float = 1.0  # g: mean absolute neighbour difference, pixels in [0, 1]
-    temporal_weight: float = 1.0  # c: (1/D) sum c (x - warp(prev))^2, pixels in [0, 1]
-    iterations: int = 50  # loss evaluations per frame after the first (warm start)
-    first_iterations: int = 150  # loss evaluations for the first frame
+    temporal_weight: float = 1000.0  # c: (1/D) sum c (x - warp(prev))^2, pixels in [0, 1]
+    iterations: int = 30  # loss evaluations per frame after the first (warm start)
+    first_iterations: int = 100  # loss evaluations for the first frame
     optimizer: str = "lbfgs"  # "lbfgs" (torch.optim.LBFGS) or "adam"
     lr: float = 0.02  # Adam step size on [0, 1] pixels (L-BFGS uses lr 1)
     line_search: bool = False  # L-BFGS strong-Wolfe line search (more evaluations per step)
