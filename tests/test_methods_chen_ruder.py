@@ -293,7 +293,7 @@ def test_stylize_sequence_long_term_multi_pass_and_resizing(vgg, style):
         first_iterations=3, iterations=2, max_size=32, long_term=(1, 2), passes=2
     )  # DIS flow at 23x32, working size 23x32, upscaled to 40x56
     outs = stylize_sequence(
-        frames, style, cfg, vgg=vgg, frame_times=times, progress=lambda f, i, l: seen.add(f)
+        frames, style, cfg, vgg=vgg, frame_times=times, progress=lambda f, i, loss: seen.add(f)
     )
     assert [tuple(o.shape) for o in outs] == [(1, 3, 40, 56)] * 3
     assert all(0 <= float(o.min()) and float(o.max()) <= 1 for o in outs)

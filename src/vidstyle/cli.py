@@ -34,6 +34,10 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     from vidstyle.api import make_stylizer
     from vidstyle.pipeline import default_output, stylize_path
 
+    if args.webcam is not None:
+        return _stylize_webcam(args)
+    if args.input is None:
+        raise VidstyleError("give an INPUT (video, image or folder) or --webcam N")
     src = Path(args.input)
     if not src.exists():
         raise VidstyleError(f"input not found: {src}")
@@ -56,6 +60,49 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if report.ended_early:
         msg += "; the input ended before its declared duration (truncated?)"
     print(msg)
+    return 0
+
+
+def _stylize_webcam(args: argparse.Namespace) -> int:
+    """Live: camera -> stylizer -> preview window (if a display exists) and/or a file."""
+    from vidstyle.api import make_stylizer
+    from vidstyle.pretrained import bundled_models
+    from vidstyle.video import VideoWriter
+    from vidstyle.video.webcam import (
+        TkPreview, WebcamSource, default_webcam_output, has_display, run_live,
+    )
+
+    names = [args.style] + sorted(
+        s for s, m in bundled_models() if m == args.method and s != args.style)
+    stylizers = [(n, make_stylizer(n, args.method, device=args.device, half=args.half,
+                                   backend=args.backend, threads=args.threads)) for n in names]
+    preview = None
+    if has_display() and not args.no_window:
+        try:
+            preview = TkPreview("vidstyle")
+        except Exception as e:  # noqa: BLE001 - no Tk, or the display refused: file only
+            print(f"vidstyle: no preview window ({str(e).splitlines()[0]}); writing to a file")
+    dst = Path(args.output) if args.output else (None if preview else default_webcam_output(args.style))
+    if dst is not None and dst.exists() and not args.overwrite:
+        raise VidstyleError(f"{dst} exists; pass --overwrite to replace it")
+    source = WebcamSource(args.webcam)
+    writer = None
+    try:
+        if dst is not None:
+            writer = VideoWriter(dst, fps=source.fps, width=source.width, height=source.height,
+                                 crf=args.crf)
+        n = run_live(source, stylizers, writer=writer, preview=preview, duration=args.duration)
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        source.close()
+        if preview is not None:
+            preview.close()
+    print(f"stylized {n} webcam frame(s)" + (f"; wrote {dst}" if dst else ""))
     return 0
 
 
@@ -170,7 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("stylize", help="stylize a video, an image or a folder of frames")
-    s.add_argument("input", help="video file, image, or folder of PNG/JPG frames")
+    s.add_argument("input", nargs="?", help="video file, image, or folder of PNG/JPG frames")
+    s.add_argument("--webcam", type=int, metavar="N",
+                   help="live from camera N: a window (keys 1-9/n/p switch style, q quits) "
+                        "when a display exists, and/or -o FILE")
+    s.add_argument("--no-window", action="store_true", help="webcam: no preview window")
     s.add_argument("-o", "--output", help="output path (default: INPUT.STYLE.EXT / FOLDER.STYLE)")
     s.add_argument("-s", "--style", default="candy", help="bundled style name or model .pt")
     s.add_argument("--method", default="reconet", help="reconet (default), per-frame, huang")
