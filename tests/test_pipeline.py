@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from videogen import write_audio_only, write_clip, write_zero_frame_video
 
 import vidstyle
-from vidstyle.errors import VidstyleError, VideoError
+from vidstyle.errors import VideoError, VidstyleError
 from vidstyle.methods.feedforward import FeedForwardStylizer
 from vidstyle.models import ReCoNet, ReCoNetConfig, save_checkpoint
 from vidstyle.pipeline import stylize_path
 from vidstyle.video import VideoReader, probe
-
-from videogen import write_audio_only, write_clip, write_zero_frame_video
 
 TINY = ReCoNetConfig(widths=(8, 16, 16), res_blocks=1)
 

@@ -69,7 +69,11 @@ def _stylize_webcam(args: argparse.Namespace) -> int:
     from vidstyle.pretrained import bundled_models
     from vidstyle.video import VideoWriter
     from vidstyle.video.webcam import (
-        TkPreview, WebcamSource, default_webcam_output, has_display, run_live,
+        TkPreview,
+        WebcamSource,
+        default_webcam_output,
+        has_display,
+        run_live,
     )
 
     names = [args.style] + sorted(
