@@ -148,7 +148,7 @@ def test_evaluate_folder_on_sintel(tmp_path, sintel_root, capsys):
         Image.open(p).resize((256, 109)).save(out / p.name)
     style = sintel_root.parent / "styles" / "candy.jpg"
     rc = main(["evaluate", str(out), "--sintel", str(sintel_root), "--scene", "cave_2",
-               "--style", str(style)])
+               "--style-image", str(style)])
     text = capsys.readouterr().out
     assert rc == 0
     vals = dict(line.split() for line in text.strip().splitlines())

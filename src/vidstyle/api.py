@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import torch
 
 from vidstyle.errors import VidstyleError
@@ -14,8 +12,7 @@ from vidstyle.models.checkpoint import load_checkpoint
 from vidstyle.models.reconet import ReCoNet
 from vidstyle.pretrained import resolve_model
 
-if TYPE_CHECKING:
-    from vidstyle.backends.onnx import OnnxStylizer
+METHODS = (*FEEDFORWARD_METHODS, "chen", "ruder")
 
 
 def load_model(name_or_path: str | os.PathLike, method: str = "reconet") -> ReCoNet:
@@ -29,24 +26,37 @@ def load_model(name_or_path: str | os.PathLike, method: str = "reconet") -> ReCo
 
 def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
                   device: str = "auto", half: bool = False, backend: str = "torch",
-                  threads: int | None = None) -> FeedForwardStylizer | OnnxStylizer:
+                  threads: int | None = None, flow_fn=None,
+                  style_image: str | os.PathLike | None = None,
+                  chen_blend: float | None = None, ruder_options: dict | None = None):
     """A stylizer for ``method`` with the model of ``style`` on ``device``.
 
-    ``backend`` is ``"torch"`` (PyTorch eager) or ``"onnx"`` (onnxruntime; ``style``
-    may then also be an exported ``.onnx`` file, and checkpoints are exported once to
-    a cache). ``threads`` sets onnxruntime's intra-op threads (default: physical
-    cores); PyTorch's are process-wide, see ``torch.set_num_threads``. ``half`` applies
-    on CUDA only.
+    Methods: ``reconet``, ``per-frame``, ``huang`` (the bundled or given network,
+    one pass per frame); ``chen`` (the ``reconet`` network of ``style`` with flow-
+    guided feature blending, :mod:`vidstyle.methods.chen`; ``chen_blend`` sets its
+    strength); ``ruder`` (optimisation per frame, :mod:`vidstyle.methods.ruder`; needs
+    a style *image*: ``style`` itself when it is an image file, else ``style_image``;
+    ``ruder_options`` override :class:`~vidstyle.methods.ruder.RuderConfig` fields).
+    ``flow_fn`` replaces the DIS flow of chen and ruder (e.g. ground truth).
+
+    ``backend`` is ``"torch"`` (PyTorch eager) or ``"onnx"`` (onnxruntime, feed-forward
+    methods only; ``style`` may then also be an exported ``.onnx`` file, and
+    checkpoints are exported once to a cache). ``threads`` sets onnxruntime's intra-op
+    threads (default: physical cores); PyTorch's are process-wide, see
+    ``torch.set_num_threads``. ``half`` applies on CUDA only.
     """
     from vidstyle.backends import BACKENDS
 
+    if method not in METHODS:
+        raise VidstyleError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     if backend not in BACKENDS:
         raise VidstyleError(f"unknown backend {backend!r}: use {' or '.join(BACKENDS)}")
     if backend == "onnx":
         from vidstyle.backends.onnx import CUDA, OnnxStylizer, providers_for
 
         if method not in FEEDFORWARD_METHODS:
-            raise ValueError(f"make_stylizer: method must be one of {FEEDFORWARD_METHODS}, got {method!r}")
+            raise VidstyleError(f"the onnx backend runs {', '.join(FEEDFORWARD_METHODS)}, "
+                                f"not {method}")
         providers = providers_for(device)
         return OnnxStylizer(style, method=method, threads=threads, providers=providers,
                             half=half and providers[0] == CUDA)
@@ -56,7 +66,25 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
     from vidstyle.training.loop import resolve_device
 
     dev = resolve_device(device)
-    return FeedForwardStylizer(load_model(style, method), dev, half=half and dev.type == "cuda")
+    half = half and dev.type == "cuda"
+    if method == "chen":
+        from vidstyle.methods.chen import ChenStylizer
+
+        extra = {} if chen_blend is None else {"blend": chen_blend}
+        return ChenStylizer(load_model(style, "reconet"), dev, half=half, flow_fn=flow_fn, **extra)
+    if method == "ruder":
+        from dataclasses import replace
+
+        from vidstyle.image import IMAGE_EXTENSIONS, load_image
+        from vidstyle.methods.ruder import RuderConfig, RuderStylizer
+
+        image = Path(style) if Path(style).suffix.lower() in IMAGE_EXTENSIONS else style_image
+        if image is None:
+            raise VidstyleError("the ruder method optimises against a style image: "
+                                "give -s PAINTING.jpg (or --style-image)")
+        config = replace(RuderConfig(), **(ruder_options or {}))
+        return RuderStylizer(load_image(image), config, dev, flow_fn=flow_fn)
+    return FeedForwardStylizer(load_model(style, method), dev, half=half)
 
 
 def stylize_tensor(model: ReCoNet, x: torch.Tensor) -> torch.Tensor:

@@ -173,14 +173,39 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.stylized is None:
+        return _compare(args)
     from vidstyle.eval.folder import evaluate_folder
 
     results = evaluate_folder(
-        args.stylized, inputs=args.inputs, style=args.style, sintel=args.sintel,
+        args.stylized, inputs=args.inputs, style=args.style_image, sintel=args.sintel,
         scene=args.scene, pass_name=args.sintel_pass, max_size=args.max_size,
     )
     for k, v in results.items():
         print(f"{k:18s} {v:.5f}" if isinstance(v, float) else f"{k:18s} {v}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """All methods on the same Sintel pairs and clips: table, CSV and plots."""
+    from vidstyle.eval.compare import ALL_METHODS, compare_methods
+
+    shared = Path("..") / "shared" / "data"
+    style_image = args.style_image
+    if style_image is None and (shared / "styles" / f"{args.style}.jpg").is_file():
+        style_image = shared / "styles" / f"{args.style}.jpg"
+    sintel = args.sintel or (shared / "sintel" if (shared / "sintel").is_dir() else None)
+    if sintel is None and not args.clips:
+        raise VidstyleError("give --sintel ROOT and/or --clips FILE ... to compare the methods on")
+    compare_methods(
+        args.output, methods=tuple(args.methods or ALL_METHODS), style=args.style,
+        style_image=style_image, sintel=sintel, scenes=args.scenes, pass_name=args.sintel_pass,
+        clips=args.clips or [], clip_frames=args.clip_frames, max_size=args.max_size,
+        flow=args.flow, ruder_iters=args.ruder_iters, ruder_size=args.ruder_size,
+        device=args.device, overwrite=args.overwrite,
+        log=(lambda *a, **k: None) if args.quiet else print,
+    )
+    print(Path(args.output, "results.md").read_text())
     return 0
 
 
@@ -228,7 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-window", action="store_true", help="webcam: no preview window")
     s.add_argument("-o", "--output", help="output path (default: INPUT.STYLE.EXT / FOLDER.STYLE)")
     s.add_argument("-s", "--style", default="candy", help="bundled style name or model .pt")
-    s.add_argument("--method", default="reconet", help="reconet (default), per-frame, huang")
+    s.add_argument("--method", default="reconet",
+                   help="reconet (default), per-frame, huang, chen (flow-guided feature "
+                        "blending), ruder (optimisation; -s must be a style image)")
     s.add_argument("--max-size", type=_positive_int, help="scale the long side down to this")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--half", action="store_true", help="fp16 inference (CUDA)")
@@ -281,14 +308,32 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-q", "--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("evaluate", help="temporal and style metrics of stylized frames")
-    e.add_argument("stylized", help="folder of stylized frames")
+    e = sub.add_parser(
+        "evaluate",
+        help="metrics of a folder of stylized frames, or (without a folder) compare the methods",
+        description="With STYLIZED: e_stab (Sintel GT flow), warping error, style and content "
+                    "distance of that folder. Without: stylize the Sintel pairs and clips with "
+                    "every method and write results.md, results.csv and plots to -o.",
+    )
+    e.add_argument("stylized", nargs="?", help="folder of stylized frames (omit to compare methods)")
     e.add_argument("--inputs", help="folder of the input frames (same file names)")
-    e.add_argument("--style", help="style image (for the style distance)")
+    e.add_argument("--style-image", help="style image (for the style distance and ruder)")
     e.add_argument("--sintel", help="Sintel root with flow/ and occlusions/ (for e_stab)")
-    e.add_argument("--scene", help="Sintel scene the frames belong to")
+    e.add_argument("--scene", help="folder mode: the Sintel scene the frames belong to")
     e.add_argument("--sintel-pass", default="final", help="clean or final (default final)")
     e.add_argument("--max-size", type=_positive_int, help="evaluate at this long side")
+    e.add_argument("--methods", nargs="+", help="compare: subset of per-frame huang reconet chen ruder")
+    e.add_argument("--style", default="candy", help="compare: bundled style name (default candy)")
+    e.add_argument("--scenes", nargs="+", help="compare: restrict the Sintel scenes")
+    e.add_argument("--clips", nargs="+", help="compare: video clips for warping error and flicker")
+    e.add_argument("--clip-frames", type=_positive_int, default=48, help="frames per clip")
+    e.add_argument("--flow", default="gt", help="compare: flow for chen/ruder on Sintel: gt or dis")
+    e.add_argument("--ruder-iters", type=_positive_int, help="compare: ruder iterations per frame")
+    e.add_argument("--ruder-size", type=_positive_int, help="compare: ruder working long side")
+    e.add_argument("-o", "--output", default="vidstyle-eval", help="compare: output folder")
+    e.add_argument("--device", default="auto")
+    e.add_argument("--overwrite", action="store_true")
+    e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_evaluate)
 
     d = sub.add_parser("demo", help="stylize the bundled clip: per-frame vs reconet")
