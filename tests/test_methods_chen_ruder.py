@@ -29,6 +29,19 @@ from vidstyle.methods.ruder import (
 )
 from vidstyle.models.reconet import ReCoNet, ReCoNetConfig
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Run this module on one thread, restored afterwards. On the shared 2-core
+    machine (load ~4) a VGG-19 forward+backward at 32x48 took 0.05 s on one thread
+    and 0.9 s on two: each parallel region waits for a thread that another process
+    has descheduled, and these tests are hundreds of small ones."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -112,7 +125,8 @@ def test_soft_confidence():
     assert torch.all(c[..., 1] < 1) and torch.all(c[..., 1] > 0)  # soft next to it
     # A forward-backward error of s px keeps exp(-1/2) of the confidence.
     c_err = soft_confidence(torch.ones(1, 1, 8, 8), torch.ones(1, 1, 8, 8), (2, 2), softness=1.0)
-    torch.testing.assert_close(c_err, torch.full((1, 1, 2, 2), torch.exp(torch.tensor(-0.5)).item()))
+    expected = torch.full((1, 1, 2, 2), torch.exp(torch.tensor(-0.5)).item())
+    torch.testing.assert_close(c_err, expected)
     # softness 0: the hard min-pooled mask.
     assert torch.equal(soft_confidence(mask, fb, (4, 4), 0.0), resize_mask(mask, (4, 4)))
 
@@ -229,7 +243,7 @@ def style() -> torch.Tensor:
 
 
 # Small budgets: enough to show each effect at 32x48 in a few seconds.
-FAST = RuderConfig(first_iterations=12, iterations=8, max_size=None)
+FAST = RuderConfig(first_iterations=8, iterations=6, max_size=None)
 
 
 @pytest.mark.parametrize("optimizer, init", [("lbfgs", "content"), ("adam", "random")])
@@ -257,6 +271,24 @@ def test_ruder_beats_per_frame_stability(vgg, style):
         errors[name] = mean_pair_error([o0, o1], shift)
         assert "temporal" in st.last_terms or name == "per-frame"
     assert errors["ruder"] < 0.5 * errors["per-frame"], errors
+
+
+def test_ruder_under_inference_mode_and_reset(vgg, style):
+    """A caller's inference_mode must not break the optimization; reset() restarts."""
+    f0, f1 = moving_window(32, 48, 4, 2)
+    log: list[tuple[int, int, float]] = []
+    cfg = RuderConfig(first_iterations=2, iterations=2, max_size=None)
+    st = RuderStylizer(
+        style, cfg, vgg=vgg, flow_fn=exact_flow_fn(4, first=f0), progress=lambda *a: log.append(a)
+    )
+    with torch.inference_mode():
+        out = st(torch.cat([f0, f1]))
+    assert out.shape == (2, 3, 32, 48) and not out.requires_grad
+    assert "temporal" in st.last_terms and st.last_terms["temporal"] > 0
+    st.reset()
+    st(f1)
+    assert "temporal" not in st.last_terms  # a first frame again
+    assert [f for f, _, _ in log] == [0, 0, 1, 1, 0, 0]
 
 
 def test_masked_temporal_loss_ignores_occluded_pixels():

@@ -45,12 +45,13 @@ class FlowToPrevious:
 
 
 def check_flow_method(method: str) -> str:
+    """Return ``method`` if it names a flow estimator, else raise ``ValueError``."""
     if method not in FLOW_METHODS:
         raise ValueError(f"unknown flow method {method!r}; known: {', '.join(FLOW_METHODS)}")
     return method
 
 
-def _call_flow_fn(
+def call_flow_fn(
     flow_fn: FlowFn, cur: torch.Tensor, prev: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Call ``flow_fn`` and check what it returned: ``(flow, mask or None)``, float32 CPU."""
@@ -98,9 +99,9 @@ def flow_to_previous(
         flow = estimate_flow(cur, prev, method)
         back = estimate_flow(prev, cur, method)
     else:
-        flow, mask = _call_flow_fn(flow_fn, cur, prev)
+        flow, mask = call_flow_fn(flow_fn, cur, prev)
         if mask is not None:
             return FlowToPrevious(flow, mask, None)
-        back, _ = _call_flow_fn(flow_fn, prev, cur)
+        back, _ = call_flow_fn(flow_fn, prev, cur)
     fb_error = (flow + warp(back, flow)).pow(2).sum(1, keepdim=True)
     return FlowToPrevious(flow, occlusion_mask(flow, back), fb_error)

@@ -18,23 +18,23 @@ stylization forward from frame to frame, which is what removes the flicker.
 
 How this differs from the paper:
 
-* Chen et al. train two sub-networks end to end with a short-term consistency
-  loss: a *flow* sub-network that predicts the feature flow, and a *mask*
+* Chen et al. train two sub-networks with a short-term consistency loss: a
+  *flow* sub-network that predicts the feature flow, and a *mask*
   sub-network that predicts, from the difference between the warped previous
   frame and the current one, where the warped features should replace the
-  current ones. We have neither the training data (long video clips with
-  ground-truth flow) nor the training time on this hardware for them. Instead the
+  current ones. We have neither the video training data (DESIGN.md: 13 Sintel
+  pairs and a few clips) nor the training time on this hardware for them. Instead the
   flow comes from a classical estimator (OpenCV DIS, or any ``flow_fn``, e.g.
   ground truth), and the mask from the forward-backward consistency test of
   Sundaram et al. / Ruder et al. made *soft* by hand (:func:`soft_confidence`):
   confidence falls off exponentially with the forward-backward error and is
   averaged and eroded on the feature grid instead of cut hard. Hand-set, not
   learnt.
-* The encoder/decoder are those of our ReCoNet feed-forward networks as trained
-  (per-frame, huang or reconet weights), not a network trained jointly with the
-  flow and mask sub-networks, so this works with any of our trained models.
-* The paper composites the warped and current features with a binary-ish learnt
-  mask; we add a global strength ``blend`` (``blend=0`` is plain per-frame,
+* The encoder/decoder are those of our trained ReCoNet feed-forward networks
+  (per-frame, huang or reconet weights), used unchanged, so the method works
+  with any of our trained models and needs no training of its own.
+* The paper composites the warped and current features with its learnt mask
+  alone; we add a global strength ``blend`` (``blend=0`` is plain per-frame,
   ``blend=1`` copies the warped features wherever the flow is fully trusted).
 """
 
@@ -186,9 +186,9 @@ class ChenStylizer:
         self._prev_frame = None
         self._prev_feat = None
 
-    def _warped_previous(self, cur: torch.Tensor, feat_size: tuple[int, int]) -> tuple[
-        torch.Tensor, torch.Tensor
-    ]:
+    def _warped_previous(
+        self, cur: torch.Tensor, feat_size: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Previous blended features warped onto ``cur`` and their confidence, both on
         the feature grid, float32 on the device."""
         assert self._prev_frame is not None and self._prev_feat is not None
