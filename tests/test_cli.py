@@ -177,3 +177,24 @@ def test_flow_command(tmp_path, sintel_root, capsys):
 def test_styles_lists_bundled(capsys):
     assert main(["styles"]) == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_stylize_chen_and_ruder_methods(tmp_path, frames_dir, model_path, shared_data, capsys):
+    out = tmp_path / "chen"
+    rc = main(["stylize", str(frames_dir), "-o", str(out), "-s", str(model_path),
+               "--method", "chen", "-q"])
+    # chen needs the reconet network of a style: a checkpoint path serves any method
+    assert rc == 0, capsys.readouterr().err
+    assert len(list(out.iterdir())) == 4
+    style = shared_data / "styles" / "candy.jpg"
+    out = tmp_path / "ruder.png"
+    rc = main(["stylize", str(frames_dir / "f_000.png"), "-o", str(out), "-s", str(style),
+               "--method", "ruder", "--ruder-iters", "3", "--ruder-size", "32"])
+    assert rc == 0
+    assert Image.open(out).size == (33, 21)
+    assert "ruder: frame 0:" in capsys.readouterr().err
+    rc = main(["stylize", str(frames_dir), "-o", str(tmp_path / "r2"), "-s", "candy",
+               "--method", "ruder"])
+    assert rc == 1 and "style image" in _one_error_line(capsys)
+    rc = main(["stylize", str(frames_dir), "-o", str(tmp_path / "r3"), "--method", "nope"])
+    assert rc == 1 and "unknown method" in _one_error_line(capsys)

@@ -188,3 +188,9 @@ def test_style_loss_target_cached_and_zero_on_style(vgg):
     other = vgg(torch.rand(1, 3, 48, 48) * 0.2, STYLE_LAYERS)
     assert sl(other).item() > 1.0
     assert set(sl.targets) == set(STYLE_LAYERS)
+
+
+def test_vgg_too_small_input_is_a_clear_error(vgg):
+    with pytest.raises(ValueError, match="too small for relu4_3"):
+        vgg(torch.rand(1, 3, 7, 40), ["relu4_3"])
+    assert vgg(torch.rand(1, 3, 8, 8), ["relu4_3"])["relu4_3"].shape[-1] == 1

@@ -28,7 +28,8 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
                   device: str = "auto", half: bool = False, backend: str = "torch",
                   threads: int | None = None, flow_fn=None,
                   style_image: str | os.PathLike | None = None,
-                  chen_blend: float | None = None, ruder_options: dict | None = None):
+                  chen_blend: float | None = None, ruder_options: dict | None = None,
+                  ruder_progress=None):
     """A stylizer for ``method`` with the model of ``style`` on ``device``.
 
     Methods: ``reconet``, ``per-frame``, ``huang`` (the bundled or given network,
@@ -37,7 +38,8 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
     strength); ``ruder`` (optimisation per frame, :mod:`vidstyle.methods.ruder`; needs
     a style *image*: ``style`` itself when it is an image file, else ``style_image``;
     ``ruder_options`` override :class:`~vidstyle.methods.ruder.RuderConfig` fields).
-    ``flow_fn`` replaces the DIS flow of chen and ruder (e.g. ground truth).
+    ``flow_fn`` replaces the DIS flow of chen and ruder (e.g. ground truth);
+    ``ruder_progress(frame, iteration, loss)`` is called at every ruder loss evaluation.
 
     ``backend`` is ``"torch"`` (PyTorch eager) or ``"onnx"`` (onnxruntime, feed-forward
     methods only; ``style`` may then also be an exported ``.onnx`` file, and
@@ -83,7 +85,8 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
             raise VidstyleError("the ruder method optimises against a style image: "
                                 "give -s PAINTING.jpg (or --style-image)")
         config = replace(RuderConfig(), **(ruder_options or {}))
-        return RuderStylizer(load_image(image), config, dev, flow_fn=flow_fn)
+        return RuderStylizer(load_image(image), config, dev, flow_fn=flow_fn,
+                             progress=ruder_progress)
     return FeedForwardStylizer(load_model(style, method), dev, half=half)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,15 +46,21 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    ruder = {k: v for k, v in (("iterations", args.ruder_iters), ("max_size", args.ruder_size))
+             if v is not None}
+    progress = None if args.quiet or args.method != "ruder" else _RuderProgress()
     stylizer = make_stylizer(args.style, args.method, device=args.device, half=args.half,
-                             backend=args.backend, threads=args.threads)
-    tag = Path(args.style).stem if str(args.style).endswith((".pt", ".onnx")) else str(args.style)
+                             backend=args.backend, threads=args.threads, ruder_options=ruder,
+                             ruder_progress=progress)
+    tag = Path(args.style).stem if Path(str(args.style)).suffix else str(args.style)
     dst = Path(args.output) if args.output else default_output(src, tag)
     report = stylize_path(
         src, dst, stylizer, max_size=args.max_size, batch_size=args.batch_size, crf=args.crf,
         start=args.start, duration=args.duration, overwrite=args.overwrite,
         progress=not args.quiet,
     )
+    if progress is not None:
+        progress.finish()
     msg = f"wrote {report.output} ({report.frames} frame(s), {report.fps:.2f} frames/s)"
     if report.decode_errors:
         msg += f"; {report.decode_errors} damaged packet(s) of the input could not be decoded"
@@ -61,6 +68,28 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         msg += "; the input ended before its declared duration (truncated?)"
     print(msg)
     return 0
+
+
+class _RuderProgress:
+    """One line per optimised frame: iterations and final loss (ruder is slow)."""
+
+    def __init__(self) -> None:
+        self.frame, self.iteration, self.loss, self.t0 = -1, 0, 0.0, time.perf_counter()
+
+    def __call__(self, frame: int, iteration: int, loss: float) -> None:
+        if frame != self.frame and self.frame >= 0:
+            self._line()
+        self.frame, self.iteration, self.loss = frame, iteration, loss
+
+    def finish(self) -> None:
+        if self.frame >= 0:
+            self._line()
+
+    def _line(self) -> None:
+        dt = time.perf_counter() - self.t0
+        self.t0 = time.perf_counter()
+        print(f"ruder: frame {self.frame}: {self.iteration} iterations, loss {self.loss:.4g}, "
+              f"{dt:.1f} s", file=sys.stderr)
 
 
 def _stylize_webcam(args: argparse.Namespace) -> int:
@@ -247,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stylize", help="stylize a video, an image or a folder of frames")
     s.add_argument("input", nargs="?", help="video file, image, or folder of PNG/JPG frames")
+    s.add_argument("--ruder-iters", type=_positive_int, help="ruder: iterations per frame")
+    s.add_argument("--ruder-size", type=_positive_int, help="ruder: working long side (default 256)")
     s.add_argument("--webcam", type=int, metavar="N",
                    help="live from camera N: a window (keys 1-9/n/p switch style, q quits) "
                         "when a display exists, and/or -o FILE")

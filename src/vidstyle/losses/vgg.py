@@ -145,6 +145,14 @@ class VGG19(nn.Module):
             raise ValueError(
                 f"VGG19 built up to {self.last_layer} has no layer(s) {sorted(unknown)}"
             )
+        deepest = max(wanted, key=self._order.index) if wanted else None
+        pools = sum(1 for n in self._order[: self._order.index(deepest)] if n.startswith("pool")) \
+            if deepest else 0
+        if min(x.shape[-2:]) < 2**pools:
+            raise ValueError(
+                f"VGG19: an image of {x.shape[-1]}x{x.shape[-2]} is too small for {deepest} "
+                f"(needs at least {2**pools} pixels on each side)"
+            )
         out: dict[str, torch.Tensor] = {}
         h = self.preprocess(x)
         for name in self._order:
