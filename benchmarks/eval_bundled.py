@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--max-size", type=int, default=1024, help="evaluate at this long side")
     ap.add_argument("--out", default=str(REPO / "docs"))
     ap.add_argument("--pass-name", default="final")
+    ap.add_argument("--styles", nargs="+", help="only these bundled styles")
     args = ap.parse_args()
     torch.set_grad_enabled(False)
 
@@ -57,6 +58,8 @@ def main() -> None:
     sheet = []
     models = bundled_models()
     for (name, method), path in sorted(models.items()):
+        if args.styles and name not in args.styles:
+            continue
         model, ckpt = load_checkpoint(path)
         errs, outs, ins = measure(lambda x, m=model: m(x).clamp(0, 1))
         ref = StyleReference(vgg, load_image(DATA / "styles" / STYLE_FILES[name], max_size=512))
