@@ -23,14 +23,16 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 PRETRAINED = REPO / "src" / "vidstyle" / "pretrained"
 
-# name, style image (shared/data/styles), preset, steps
+# name, style image (shared/data/styles), preset, step stages. A run with several
+# stages trains to the first (cosine schedule over it), then resumes to the next:
+# the candy models were first trained 700 steps, then extended to 1000.
 MODELS = [
-    ("candy", "candy.jpg", "reconet", 700),
-    ("candy", "candy.jpg", "per-frame", 700),
-    ("candy", "candy.jpg", "huang", 700),
-    ("mosaic", "mosaic.jpg", "reconet", 450),
-    ("starry_night", "vangogh_starry_night.jpg", "reconet", 450),
-    ("great_wave", "hokusai_great_wave.jpg", "reconet", 450),
+    ("candy", "candy.jpg", "reconet", (700, 1000)),
+    ("candy", "candy.jpg", "per-frame", (700, 1000)),
+    ("candy", "candy.jpg", "huang", (700, 1000)),
+    ("mosaic", "mosaic.jpg", "reconet", (450,)),
+    ("starry_night", "vangogh_starry_night.jpg", "reconet", (450,)),
+    ("great_wave", "hokusai_great_wave.jpg", "reconet", (450,)),
 ]
 # Where each style image comes from (see shared/data/SOURCES.md).
 STYLE_SOURCES = {
@@ -57,6 +59,8 @@ def main() -> int:
     ap.add_argument("--no-export", action="store_true")
     args = ap.parse_args()
 
+    import torch
+
     from vidstyle.models import load_checkpoint, save_checkpoint
     from vidstyle.training import preset_config
     from vidstyle.training.loop import CHECKPOINT, MODEL, train
@@ -66,29 +70,33 @@ def main() -> int:
         known = ", ".join(f"{m[0]}.{m[2]}" for m in MODELS)
         print(f"unknown model in --only; known: {known}", file=sys.stderr)
         return 1
-    for name, style, preset, steps in todo:
+    for name, style, preset, stages in todo:
         run = Path(args.runs) / f"{name}.{preset}"
         run.parent.mkdir(parents=True, exist_ok=True)
         base = preset_config(preset)
-        cfg = preset_config(
-            preset,
-            style=str(DATA / "styles" / style),
-            data=(f"photos:{DATA / 'photos'}", f"clip:{DATA / 'videos'}"),
-            data_weights=(0.7, 0.3),
-            steps=args.steps or steps,
-            size=SIZE,
-            batch_size=BATCH,
-            lr=LR,
-            num_workers=1,
-            log_every=10,
-            sample_every=50,
-            checkpoint_every=50,
-            model=replace(base.model, widths=WIDTHS),
-        )
-        resume = (run / CHECKPOINT).is_file() and not (run / MODEL).is_file()
-        if not (run / MODEL).is_file():
-            print(f"== {name}.{preset}: {cfg.steps} steps -> {run}", flush=True)
-            train(cfg, run, resume=resume, device="auto")
+        for steps in ([args.steps] if args.steps else stages):
+            cfg = preset_config(
+                preset,
+                style=str(DATA / "styles" / style),
+                data=(f"photos:{DATA / 'photos'}", f"clip:{DATA / 'videos'}"),
+                data_weights=(0.7, 0.3),
+                steps=steps,
+                size=SIZE,
+                batch_size=BATCH,
+                lr=LR,
+                num_workers=1,
+                log_every=10,
+                sample_every=50,
+                checkpoint_every=50,
+                model=replace(base.model, widths=WIDTHS),
+            )
+            done = 0
+            if (run / CHECKPOINT).is_file():
+                done = torch.load(run / CHECKPOINT, weights_only=True)["train_state"]["step"]
+            if done >= steps and (run / MODEL).is_file():
+                continue
+            print(f"== {name}.{preset}: {done} -> {steps} steps in {run}", flush=True)
+            train(cfg, run, resume=done > 0, device="auto")
         if args.no_export:
             continue
         model, ckpt = load_checkpoint(run / MODEL)

@@ -359,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--clips", nargs="+", help="compare: video clips for warping error and flicker")
     e.add_argument("--clip-frames", type=_positive_int, default=48, help="frames per clip")
     e.add_argument("--flow", default="gt", help="compare: flow for chen/ruder on Sintel: gt or dis")
-    e.add_argument("--ruder-iters", type=_positive_int, help="compare: ruder iterations per frame")
+    e.add_argument("--ruder-iters", type=_positive_int,
+                   help="compare: ruder iterations per frame (twice that on a first frame)")
     e.add_argument("--ruder-size", type=_positive_int, help="compare: ruder working long side")
     e.add_argument("-o", "--output", default="vidstyle-eval", help="compare: output folder")
     e.add_argument("--device", default="auto")

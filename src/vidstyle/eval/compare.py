@@ -27,7 +27,6 @@ import torch
 
 from vidstyle.data.sintel import load_pair, sintel_pairs
 from vidstyle.errors import VidstyleError
-from vidstyle.flow.estimate import estimate_flow
 from vidstyle.eval.metrics import (
     StyleReference,
     content_distances,
@@ -36,6 +35,7 @@ from vidstyle.eval.metrics import (
     pair_stability_error,
     warping_error,
 )
+from vidstyle.flow.estimate import estimate_flow
 from vidstyle.image import load_image
 from vidstyle.losses.vgg import VGG19
 
@@ -99,8 +99,10 @@ def build_method(method: str, style: str, *, style_image: Path | None, device: s
         kwargs["flow_fn"] = flow_fn
     if method == "ruder":
         kwargs["style_image"] = style_image
-        kwargs["ruder_options"] = {k: v for k, v in (("iterations", ruder_iters),
-                                                     ("max_size", ruder_size)) if v is not None}
+        opts: dict = {} if ruder_size is None else {"max_size": ruder_size}
+        if ruder_iters is not None:  # later frames N, the first frame (no warm start) 2N
+            opts.update(iterations=ruder_iters, first_iterations=2 * ruder_iters)
+        kwargs["ruder_options"] = opts
     return make_stylizer(style, method, device=device, **kwargs)
 
 
