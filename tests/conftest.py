@@ -15,6 +15,12 @@ SHARED_DATA = Path(os.environ.get("VIDSTYLE_SHARED_DATA", REPO.parent / "shared"
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory) -> None:
+    """Clip-pair and ONNX caches go to a temporary folder, not ~/.cache."""
+    os.environ["VIDSTYLE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Root of the shared test data (Sintel, clips, photos, styles)."""

@@ -139,15 +139,25 @@ def test_bad_inputs_fail_before_training(tmp_path, style, photos):
     assert not (tmp_path / "r" / MODEL).exists()
 
 
-def test_photos_smaller_than_crop(tmp_path, style):
+def test_photos_smaller_than_crop_refused(tmp_path, style):
     from PIL import Image
 
     small = tmp_path / "small"
     small.mkdir()
     Image.new("RGB", (20, 20), (100, 50, 30)).save(small / "a.png")
-    # Small photos are upscaled with a margin, so training still runs ...
-    train(_cfg(style, str(small), steps=1), tmp_path / "ok", device="cpu", progress=False)
-    # ... and a video clip smaller than the crop is an error (see test_data).
+    with pytest.raises(VidstyleError, match=r"a.png is 20x20, smaller than the 32x32"):
+        train(_cfg(style, str(small), steps=1), tmp_path / "r", device="cpu", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_clip_with_fewer_than_two_frames_refused(tmp_path, style):
+    from videogen import write_clip
+
+    clip = write_clip(tmp_path / "one.mp4", width=64, height=48, fps=10, n_frames=1).path
+    cfg = preset_config("debug", style=style, data=(f"clip:{clip}",))
+    with pytest.raises(VidstyleError, match="1 frame"):
+        train(cfg, tmp_path / "r", device="cpu", progress=False)
+    assert not (tmp_path / "r").exists()
 
 
 def test_never_overwrites_a_model_without_flag(tmp_path, style, photos):

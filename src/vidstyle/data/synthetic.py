@@ -231,6 +231,29 @@ def make_pair(
     }
 
 
+def _check_photo_sizes(paths: list[Path], size: tuple[int, int]) -> None:
+    """Refuse photos smaller than the crop (either orientation), reading headers only."""
+    from PIL import Image, UnidentifiedImageError
+
+    hh, ww = size
+    small = []
+    for p in paths:
+        try:
+            with Image.open(p) as im:
+                w, h = im.size
+        except (UnidentifiedImageError, OSError) as e:
+            raise VidstyleError(f"cannot read photo {p}: {e}") from None
+        if min(w, h) < min(hh, ww) or max(w, h) < max(hh, ww):
+            small.append((p, w, h))
+    if small:
+        p, w, h = small[0]
+        more = f" (and {len(small) - 1} more)" if len(small) > 1 else ""
+        raise VidstyleError(
+            f"photo {p} is {w}x{h}, smaller than the {ww}x{hh} training crop{more}; "
+            "use larger photos or a smaller --size"
+        )
+
+
 def _inside_square(h: np.ndarray, xs: np.ndarray, ys: np.ndarray, d: int) -> np.ndarray:
     tx, ty = _apply(h, xs, ys)
     return (tx >= 0) & (tx <= d - 1) & (ty >= 0) & (ty <= d - 1)
@@ -265,6 +288,7 @@ class SyntheticMotionPairs(Dataset):
     ):
         self.paths = photos if isinstance(photos, list) else find_images(photos)
         self.size = (int(size[0]), int(size[1]))
+        _check_photo_sizes(self.paths, self.size)
         self.seed = seed
         self.motion = motion
         self.length = length
@@ -277,7 +301,8 @@ class SyntheticMotionPairs(Dataset):
         img = read_rgb(path)
         hh, ww = self.size
         h, w = img.shape[:2]
-        # Upscale photos smaller than the crop (with a little extra so the camera can move).
+        # A photo just the size of the crop leaves the camera no room to move: enlarge it
+        # a little (photos smaller than the crop were refused in __init__).
         need = max(hh / h, ww / w) * 1.15
         if need > 1.0:
             img = cv2.resize(img, (int(np.ceil(w * need)), int(np.ceil(h * need))),

@@ -126,6 +126,9 @@ def compare_methods(
     overwrite: bool = False,
     log=print,
 ) -> dict[str, MethodResult]:
+    from vidstyle.training.loop import resolve_device
+
+    device = str(resolve_device(device))
     unknown = [m for m in methods if m not in ALL_METHODS]
     if unknown:
         raise VidstyleError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(ALL_METHODS)}")
@@ -185,8 +188,10 @@ def compare_methods(
             for f in frames:
                 t0 = time.perf_counter()
                 styl.append(stylizer(f))
-                res.seconds += time.perf_counter() - t0
-                res.frames += 1
+                if not loaded:  # FPS is measured on the Sintel frames when there are any
+                    res.seconds += time.perf_counter() - t0
+                    res.frames += 1
+                    res.frame_size = tuple(f.shape[-2:])
             wes.append(warping_error(styl, frames))
             if k == 0:
                 res.flicker = mean_abs_frame_difference(torch.cat(styl))
@@ -224,6 +229,11 @@ def _read_clip(path, n: int, size: int) -> list[torch.Tensor]:
     return frames
 
 
+def _size(results: dict[str, MethodResult]) -> str:
+    h, w = next(iter(results.values())).frame_size
+    return f"{w}x{h}"
+
+
 def _write_outputs(out: Path, results: dict[str, MethodResult], pairs, input_flicker,
                    style: str, max_size, flow: str, device: str) -> None:
     scenes = sorted({p.scene for p in pairs})
@@ -241,8 +251,10 @@ def _write_outputs(out: Path, results: dict[str, MethodResult], pairs, input_fli
 
     base = results.get("per-frame")
     lines = [
-        f"Style `{style}`, Sintel flow `{flow}`, frames at max size {max_size or 'full'}, "
-        f"device `{device}`. e_stab per scene (lower is better); ratios against per-frame.",
+        f"Style `{style}`, Sintel flow `{flow}` for chen and ruder, Sintel frames at "
+        f"{_size(results)}, device `{device}`, {torch.get_num_threads()} torch thread(s). "
+        "e_stab per scene (lower is better), ratios against per-frame; FPS over the Sintel "
+        "frames (model, and flow or optimisation where the method needs it).",
         "",
         "| method | " + " | ".join(scenes) + " | e_stab (all) | vs per-frame | warping error | "
         "style dist. | content dist. | FPS |",

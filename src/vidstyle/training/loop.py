@@ -187,6 +187,9 @@ def train(
     if resume:
         cfg, ckpt = load_resume_state(cfg, out)
 
+    # The data are checked (and clip flow cached) before anything is written.
+    dataset = build_dataset(cfg.data, cfg.data_weights, (cfg.size, cfg.size), cfg.seed)
+
     if world > 1 and not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
         dist.init_process_group(backend)
@@ -225,8 +228,6 @@ def train(
     losses = Losses(cfg, style).to(dev)
     net = DistributedDataParallel(model, device_ids=[dev.index] if cuda else None) if world > 1 else model
 
-    size = (cfg.size, cfg.size)
-    dataset = build_dataset(cfg.data, cfg.data_weights, size, cfg.seed)
     loader = DataLoader(
         dataset,
         batch_sampler=StepBatches(start, cfg.steps, cfg.batch_size, rank, world),
