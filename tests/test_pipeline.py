@@ -84,22 +84,28 @@ def test_start_duration_and_max_size(tmp_path, stylizer):
     assert b["audio_duration"] == pytest.approx(1.0, abs=0.1)
 
 
-def test_interrupted_run_leaves_destination_untouched(tmp_path, stylizer):
-    src = write_clip(tmp_path / "a.mp4", width=64, height=48, fps=10, n_frames=20).path
-    out = tmp_path / "out.mp4"
-    out.write_bytes(b"previous result")
+def _interrupt_at(stylizer, n: int):
+    """A stylizer that raises KeyboardInterrupt (as Ctrl-C would) on its n-th batch."""
     calls = {"n": 0}
 
     def interrupted(frames):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == n:
             raise KeyboardInterrupt
         return stylizer(frames)
 
     interrupted.stateful = False
     interrupted.reset = lambda: None
+    return interrupted
+
+
+def test_interrupted_run_leaves_destination_untouched(tmp_path, stylizer):
+    src = write_clip(tmp_path / "a.mp4", width=64, height=48, fps=10, n_frames=20).path
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"previous result")
     with pytest.raises(KeyboardInterrupt):
-        stylize_path(src, out, interrupted, progress=False, batch_size=2, overwrite=True)
+        stylize_path(src, out, _interrupt_at(stylizer, 3), progress=False, batch_size=2,
+                     overwrite=True)
     assert out.read_bytes() == b"previous result"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "out.mp4"]
 
@@ -114,18 +120,9 @@ def test_interrupted_folder_run_leaves_destination_untouched(tmp_path, stylizer)
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("old")
-    calls = {"n": 0}
-
-    def interrupted(x):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return stylizer(x)
-
-    interrupted.stateful = False
-    interrupted.reset = lambda: None
     with pytest.raises(KeyboardInterrupt):
-        stylize_path(frames, out, interrupted, progress=False, batch_size=2, overwrite=True)
+        stylize_path(frames, out, _interrupt_at(stylizer, 2), progress=False, batch_size=2,
+                     overwrite=True)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames", "out"]
 
