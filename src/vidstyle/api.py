@@ -114,11 +114,10 @@ def stylize_video(
     ``crf``, ``start``, ``duration``, ``overwrite``, ``progress``). Returns a
     :class:`~vidstyle.pipeline.StylizeReport`.
     """
-    from vidstyle.pipeline import default_output, stylize_path
+    from vidstyle.pipeline import default_output, style_tag, stylize_path
 
     src = Path(src)
-    tag = Path(style).stem if str(style).endswith(".pt") else str(style)
-    out = Path(dst) if dst is not None else default_output(src, tag)
+    out = Path(dst) if dst is not None else default_output(src, style_tag(style))
     stylizer = make_stylizer(style, method, device=device, half=half)
     options.setdefault("progress", False)
     return stylize_path(src, out, stylizer, **options)

@@ -33,7 +33,7 @@ def _positive_int(s: str) -> int:
 
 def cmd_stylize(args: argparse.Namespace) -> int:
     from vidstyle.api import make_stylizer
-    from vidstyle.pipeline import default_output, stylize_path
+    from vidstyle.pipeline import default_output, style_tag, stylize_path
 
     if args.webcam is not None:
         return _stylize_webcam(args)
@@ -52,8 +52,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     stylizer = make_stylizer(args.style, args.method, device=args.device, half=args.half,
                              backend=args.backend, threads=args.threads, ruder_options=ruder,
                              ruder_progress=progress)
-    tag = Path(args.style).stem if Path(str(args.style)).suffix else str(args.style)
-    dst = Path(args.output) if args.output else default_output(src, tag)
+    dst = Path(args.output) if args.output else default_output(src, style_tag(args.style))
     report = stylize_path(
         src, dst, stylizer, max_size=args.max_size, batch_size=args.batch_size, crf=args.crf,
         start=args.start, duration=args.duration, overwrite=args.overwrite,

@@ -23,6 +23,7 @@ from vidstyle.api import make_stylizer
 from vidstyle.errors import VidstyleError
 from vidstyle.eval.metrics import mean_abs_frame_difference, warping_error
 from vidstyle.image import save_image
+from vidstyle.pipeline import to_uint8_batch
 from vidstyle.pretrained import bundled_models
 from vidstyle.video import VideoReader, VideoWriter
 
@@ -34,10 +35,6 @@ def demo_clip() -> Path:
 
 def _stylize_all(stylizer, frames: torch.Tensor, batch: int = 8) -> torch.Tensor:
     return torch.cat([stylizer(frames[i : i + batch]) for i in range(0, len(frames), batch)])
-
-
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    return (x.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def run_demo(out_dir: str | os.PathLike, style: str = "candy", *, device: str = "auto",
@@ -68,12 +65,12 @@ def run_demo(out_dir: str | os.PathLike, style: str = "candy", *, device: str = 
     h, w = frames.shape[-2:]
     main = results["reconet"] if "reconet" in results else next(iter(results.values()))
     with VideoWriter(files["stylized"], fps=reader.fps, width=w, height=h) as vw:
-        for rgb, t in zip(_to_uint8(main), times):
+        for rgb, t in zip(to_uint8_batch(main), times):
             vw.write(rgb, t)
     columns = [frames] + [results[m] for m in methods]
     side = torch.cat(columns, dim=-1)  # (T, 3, H, W * (1 + methods))
     with VideoWriter(files["side_by_side"], fps=reader.fps, width=side.shape[-1], height=h) as vw:
-        for rgb, t in zip(_to_uint8(side), times):
+        for rgb, t in zip(to_uint8_batch(side), times):
             vw.write(rgb, t)
     picks = np.linspace(0, len(frames) - 1, 4).round().astype(int)
     rows = [torch.cat([c[i] for i in picks], dim=-1) for c in columns]  # one row per column

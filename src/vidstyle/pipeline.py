@@ -57,6 +57,11 @@ def output_kind(src: Path) -> str:
     return "video"
 
 
+def style_tag(style: str | os.PathLike) -> str:
+    """Name used in default output names: ``candy`` -> ``candy``, ``runs/x/model.pt`` -> ``model``."""
+    return Path(style).stem if Path(str(style)).suffix else str(style)
+
+
 def default_output(src: Path, tag: str) -> Path:
     """``holiday.mp4`` -> ``holiday.candy.mp4``; ``frames/`` -> ``frames.candy/``."""
     if src.is_dir():
@@ -101,7 +106,8 @@ def _to_batch(frames: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
 
 
-def _to_uint8(y: torch.Tensor) -> np.ndarray:
+def to_uint8_batch(y: torch.Tensor) -> np.ndarray:
+    """``(N, 3, H, W)`` float in [0, 1] -> ``(N, H, W, 3)`` uint8 (clamped, rounded)."""
     return (y.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
@@ -155,7 +161,7 @@ def stylize_path(
     try:
         with source:
             for frames, times in source.batches(batch_size):
-                out = _to_uint8(stylizer(_to_batch(frames, size)))
+                out = to_uint8_batch(stylizer(_to_batch(frames, size)))
                 for rgb, t in zip(out, times):
                     if writer is None:
                         save_image(rgb, dst)

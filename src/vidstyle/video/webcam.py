@@ -153,4 +153,6 @@ def run_live(
 
 
 def default_webcam_output(style: str) -> Path:
-    return Path.cwd() / f"webcam.{Path(style).stem if style.endswith('.pt') else style}.mp4"
+    from vidstyle.pipeline import style_tag
+
+    return Path.cwd() / f"webcam.{style_tag(style)}.mp4"
