@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("VIDSTYLE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -37,3 +39,14 @@ def sintel_root(shared_data: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture()
+def frames_dir(tmp_path) -> Path:
+    """A folder of three random 33x21 PNG frames, f_000.png ... f_002.png."""
+    d = tmp_path / "frames"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (21, 33, 3), dtype=np.uint8)).save(d / f"f_{i:03d}.png")
+    return d

@@ -51,16 +51,6 @@ def onnx_path(tmp_path_factory, model_path) -> Path:
     return export_onnx(model_path, tmp_path_factory.mktemp("onnx") / "tiny.onnx")
 
 
-@pytest.fixture()
-def frames_dir(tmp_path) -> Path:
-    d = tmp_path / "frames"
-    d.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 255, (21, 33, 3), dtype=np.uint8)).save(d / f"f_{i:03d}.png")
-    return d
-
-
 def _torch(model: ReCoNet, x: torch.Tensor) -> torch.Tensor:
     with torch.inference_mode():
         return model(x)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
 from vidstyle.errors import VidstyleError
 from vidstyle.methods.feedforward import FEEDFORWARD_METHODS, FeedForwardStylizer
 from vidstyle.models.checkpoint import load_checkpoint
@@ -91,12 +89,6 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
     return FeedForwardStylizer(load_model(style, method), dev, half=half)
 
 
-def stylize_tensor(model: ReCoNet, x: torch.Tensor) -> torch.Tensor:
-    """Stylize ``(B, 3, H, W)`` in [0, 1] on the model's device (no gradients)."""
-    with torch.inference_mode():
-        return model(x).clamp(0, 1)
-
-
 def stylize_video(
     src: str | os.PathLike,
     dst: str | os.PathLike | None = None,
@@ -123,4 +115,4 @@ def stylize_video(
     return stylize_path(src, out, stylizer, **options)
 
 
-__all__ = ["load_model", "make_stylizer", "stylize_tensor", "stylize_video"]
+__all__ = ["load_model", "make_stylizer", "stylize_video"]
