@@ -33,7 +33,14 @@ MODELS = [
     ("mosaic", "mosaic.jpg", "reconet", (450,)),
     ("starry_night", "vangogh_starry_night.jpg", "reconet", (450,)),
     ("great_wave", "hokusai_great_wave.jpg", "reconet", (450,)),
+    # Lite models (MODEL_SIZES["lite"]): the reconet losses plus distillation from
+    # the full model of the same style (train those first).
+    ("candy-lite", "candy.jpg", "reconet", (1500,)),
+    ("mosaic-lite", "mosaic.jpg", "reconet", (700,)),
+    ("starry_night-lite", "vangogh_starry_night.jpg", "reconet", (700,)),
+    ("great_wave-lite", "hokusai_great_wave.jpg", "reconet", (700,)),
 ]
+DISTILL = 1000.0  # weight of the lite models' distillation term (MSE on [0, 1] images)
 # Where each style image comes from (see shared/data/SOURCES.md).
 STYLE_SOURCES = {
     "candy.jpg": "pytorch/examples fast_neural_style/images/style-images/candy.jpg "
@@ -61,7 +68,7 @@ def main() -> int:
 
     import torch
 
-    from vidstyle.models import load_checkpoint, save_checkpoint
+    from vidstyle.models import load_checkpoint, model_size_config, save_checkpoint
     from vidstyle.training import preset_config
     from vidstyle.training.loop import CHECKPOINT, MODEL, train
 
@@ -73,7 +80,8 @@ def main() -> int:
     for name, style, preset, stages in todo:
         run = Path(args.runs) / f"{name}.{preset}"
         run.parent.mkdir(parents=True, exist_ok=True)
-        base = preset_config(preset)
+        lite = name.endswith("-lite")
+        model = model_size_config("lite") if lite else replace(preset_config(preset).model, widths=WIDTHS)
         for steps in ([args.steps] if args.steps else stages):
             cfg = preset_config(
                 preset,
@@ -88,8 +96,11 @@ def main() -> int:
                 log_every=10,
                 sample_every=50,
                 checkpoint_every=50,
-                model=replace(base.model, widths=WIDTHS),
+                model=model,
+                teacher=name.removesuffix("-lite") if lite else "",
             )
+            if lite:
+                cfg = replace(cfg, weights=replace(cfg.weights, distill=DISTILL))
             done = 0
             if (run / CHECKPOINT).is_file():
                 done = torch.load(run / CHECKPOINT, weights_only=True)["train_state"]["step"]

@@ -210,3 +210,78 @@ def test_torchrun_two_cpu_processes(tmp_path, style, photos):
     names = sorted(p.name for p in out.iterdir())
     assert names == [CHECKPOINT, LOG, MODEL, "samples"]
     assert len((out / LOG).read_text().splitlines()) == 1 + 3
+
+
+def _log_rows(run: Path) -> list[dict[str, str]]:
+    import csv
+
+    with open(run / LOG, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_distillation_pulls_the_student_to_its_teacher(tmp_path, style, photos):
+    from dataclasses import replace
+
+    from vidstyle.models import ReCoNet, save_checkpoint
+    from vidstyle.training import loop
+
+    # A teacher whose output is far from an untrained student's grey: a strong colour cast.
+    net = ReCoNet(preset_config("debug").model)
+    with torch.no_grad():
+        net.decoder[-1][-1].bias.copy_(torch.tensor([2.0, -2.0, 1.0]))
+    teacher = tmp_path / "teacher.pt"
+    save_checkpoint(teacher, net)
+    cfg = _cfg(style, photos, steps=40, lr=3e-3, teacher=str(teacher), sample_every=1000,
+               checkpoint_every=1000)
+    cfg = replace(cfg, weights=replace(cfg.weights, content=0.0, style=0.0, tv=0.0, temporal_feature=0.0,
+                                       temporal_output=0.0, distill=100.0))
+    losses = loop.Losses(cfg, torch.rand(1, 3, 32, 32))
+    assert not losses.perceptual and not hasattr(losses, "vgg")  # pure distillation skips VGG
+    train(cfg, tmp_path / "student", device="cpu", progress=False)
+    rows = _log_rows(tmp_path / "student")
+    distill = [float(r["distill"]) for r in rows]
+    assert float(rows[0]["style"]) == 0 and float(rows[0]["content"]) == 0
+    assert sum(distill[-5:]) < 0.3 * sum(distill[:5])
+    meta = load_checkpoint(tmp_path / "student" / MODEL)[1]["meta"]
+    assert meta["train_config"]["teacher"] == str(teacher)
+    assert meta["train_config"]["weights"]["distill"] == 100.0
+
+
+def test_distillation_needs_a_teacher(tmp_path, style, photos):
+    from dataclasses import replace
+
+    cfg = _cfg(style, photos)
+    with pytest.raises(VidstyleError, match="needs a teacher"):
+        train(replace(cfg, weights=replace(cfg.weights, distill=1.0)), tmp_path / "r", progress=False)
+    cfg = replace(cfg, teacher=str(tmp_path / "none.pt"), weights=replace(cfg.weights, distill=1.0))
+    with pytest.raises(VidstyleError, match="model file not found"):
+        train(cfg, tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_keeps_the_columns_of_an_older_log(tmp_path, style, photos):
+    out = tmp_path / "run"
+    train(_cfg(style, photos, steps=2), out, device="cpu", progress=False)
+    lines = (out / LOG).read_text().splitlines()  # rewrite as a log without the distill column
+    header = lines[0].split(",")
+    k = header.index("distill")
+    (out / LOG).write_text("\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != k)
+                                     for line in lines) + "\n")
+    train(_cfg(style, photos, steps=4), out, device="cpu", resume=True, progress=False)
+    rows = (out / LOG).read_text().splitlines()
+    assert "distill" not in rows[0] and len(rows) == 5
+    assert {len(r.split(",")) for r in rows} == {len(header) - 1}
+
+
+def test_cli_train_model_size_and_teacher(tmp_path, style, photos, capsys):
+    out = tmp_path / "lite"
+    rc = main(["train", "--preset", "debug", "--model-size", "lite", "--style", style, "--data",
+               f"photos:{photos}", "-o", str(out), "--steps", "1", "--device", "cpu", "-q"])
+    assert rc == 0
+    from vidstyle.models import MODEL_SIZES
+
+    assert load_checkpoint(out / MODEL)[0].config == MODEL_SIZES["lite"]
+    rc = main(["train", "--preset", "debug", "--teacher", str(out / MODEL), "--style", style,
+               "--data", f"photos:{photos}", "-o", str(tmp_path / "x"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "--distill" in err[0]

@@ -62,6 +62,23 @@ class ReCoNetConfig:
         return cls(**{k: tuple(v) if k == "widths" else v for k, v in d.items()})
 
 
+# Named architectures. ``full`` is the bundled models' network (the paper's
+# layout at two thirds of its width, ~2x faster on a CPU); ``lite`` was chosen by
+# ``benchmarks/lite_search.py`` (docs/lite_search.md): the fastest candidate on a
+# 2-core CPU at 640x360 whose trained candy model kept the quality targets.
+MODEL_SIZES: dict[str, ReCoNetConfig] = {
+    "full": ReCoNetConfig(widths=(32, 64, 128)),
+    "lite": ReCoNetConfig(widths=(8, 16, 32), res_blocks=2, outer_kernel=5),
+}
+
+
+def model_size_config(name: str) -> ReCoNetConfig:
+    """The :class:`ReCoNetConfig` of a named model size (``full`` or ``lite``)."""
+    if name not in MODEL_SIZES:
+        raise ValueError(f"unknown model size {name!r}; choose from {', '.join(MODEL_SIZES)}")
+    return MODEL_SIZES[name]
+
+
 class ConvNormAct(nn.Sequential):
     """Reflection pad -> conv -> instance norm -> ReLU (norm/act optional)."""
 

@@ -21,7 +21,8 @@ PRESETS = ("per-frame", "huang", "reconet", "debug")
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of ``L = sum_i (a Lc + b Ls + g Ltv) + lf Lf + lo Lo`` (ReCoNet eq. 1)."""
+    """Weights of ``L = sum_i (a Lc + b Ls + g Ltv + d Ld) + lf Lf + lo Lo`` (ReCoNet eq. 1,
+    plus an optional distillation term ``Ld`` towards a teacher model's output)."""
 
     content: float = 1e-4  # a: VGG relu3_3 feature MSE (Caffe scale, ~5e5 at step 0)
     style: float = 1e-5  # b: Gram MSE over relu1_2..relu4_3 (~5e6 at step 0)
@@ -29,6 +30,7 @@ class LossWeights:
     temporal_feature: float = 0.0  # lf: L_temp_f on the encoder output (reconet)
     temporal_output: float = 0.0  # lo: L_temp_o on the output (reconet, huang)
     luminance: bool = True  # L_temp_o follows the input's relative luminance (reconet)
+    distill: float = 0.0  # d: mean squared difference to the teacher's output ([0, 1] images)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class TrainConfig:
     lr_final: float = 1e-4  # cosine decay to this learning rate at the last step
     seed: int = 0
     model: ReCoNetConfig = field(default_factory=ReCoNetConfig)
+    teacher: str = ""  # model (bundled style name or .pt) whose output the distill term follows
     weights: LossWeights = field(default_factory=LossWeights)
     log_every: int = 10
     sample_every: int = 100

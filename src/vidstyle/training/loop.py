@@ -41,14 +41,20 @@ from vidstyle.losses import (
     plain_output_temporal_loss,
     tv_loss,
 )
-from vidstyle.models.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
+from vidstyle.models.checkpoint import (
+    load_checkpoint,
+    model_from_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
 from vidstyle.models.reconet import ReCoNet
+from vidstyle.pretrained import resolve_model
 from vidstyle.training.config import TrainConfig
 
 CHECKPOINT = "checkpoint.pt"  # latest training state (resumable)
 MODEL = "model.pt"  # final model, no optimizer state
 LOG = "log.csv"
-LOSS_NAMES = ("total", "content", "style", "tv", "temp_f", "temp_o")
+LOSS_NAMES = ("total", "content", "style", "tv", "temp_f", "temp_o", "distill")
 
 
 class StepBatches(Sampler[list[int]]):
@@ -97,24 +103,34 @@ class Losses(torch.nn.Module):
     def __init__(self, cfg: TrainConfig, style: torch.Tensor):
         super().__init__()
         self.w = cfg.weights
-        self.vgg = VGG19(last_layer="relu4_3")
-        self.style = StyleLoss(self.vgg, style, STYLE_LAYERS)
+        # VGG-19 is the costliest part of a step: pure distillation runs without it.
+        self.perceptual = self.w.content > 0 or self.w.style > 0
+        if self.perceptual:
+            self.vgg = VGG19(last_layer="relu4_3")
+            self.style = StyleLoss(self.vgg, style, STYLE_LAYERS)
+        self.teacher = None
+        if self.w.distill > 0:
+            teacher, _ = load_checkpoint(resolve_model(cfg.teacher), map_location=style.device)
+            self.teacher = teacher.float().eval().requires_grad_(False)
 
     def forward(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         prev, cur, flow, mask = batch["prev"], batch["cur"], batch["flow"], batch["mask"]
         b = prev.shape[0]
         x = torch.cat([prev, cur])  # (2B, 3, H, W): frame t-1 then frame t
         out, feat = model(x, return_features=True)
-        with torch.no_grad():
-            target = self.vgg(x, CONTENT_LAYERS)
-        f_out = self.vgg(out, set(STYLE_LAYERS) | set(CONTENT_LAYERS))
         w = self.w
         # Means over the 2B outputs; x2 makes it the sum over i in {t-1, t} of eq. 1.
-        terms = {
-            "content": 2 * w.content * sum(content_loss(f_out[n], target[n]) for n in CONTENT_LAYERS),
-            "style": 2 * w.style * self.style(f_out),
-            "tv": 2 * w.tv * tv_loss(out.float()),
-        }
+        terms = {"tv": 2 * w.tv * tv_loss(out.float())}
+        if self.perceptual:
+            with torch.no_grad():
+                target = self.vgg(x, CONTENT_LAYERS)
+            f_out = self.vgg(out, set(STYLE_LAYERS) | set(CONTENT_LAYERS))
+            terms["content"] = 2 * w.content * sum(content_loss(f_out[n], target[n]) for n in CONTENT_LAYERS)
+            terms["style"] = 2 * w.style * self.style(f_out)
+        if self.teacher is not None:
+            with torch.no_grad():
+                teacher_out = self.teacher(x.float())
+            terms["distill"] = 2 * w.distill * torch.mean((out.float() - teacher_out) ** 2)
         if w.temporal_feature > 0:
             terms["temp_f"] = w.temporal_feature * feature_temporal_loss(feat[b:], feat[:b], flow, mask)
         if w.temporal_output > 0:
@@ -132,6 +148,10 @@ def check_inputs(cfg: TrainConfig, out_dir: Path, *, resume: bool, overwrite: bo
     if not cfg.style:
         raise VidstyleError("no style image given (--style IMAGE)")
     load_image(cfg.style)  # raises ImageReadError naming the file
+    if cfg.weights.distill > 0:
+        if not cfg.teacher:
+            raise VidstyleError("a distillation weight needs a teacher model (--teacher MODEL)")
+        resolve_model(cfg.teacher)  # raises, naming the missing model
     if not cfg.data:
         raise VidstyleError("no training data given (--data photos:DIR, clip:FILE, sintel:ROOT)")
     if cfg.size < 16 or cfg.size % 4:
@@ -261,12 +281,17 @@ def train(
 
     log_file = None
     writer = None
+    log_names = LOSS_NAMES
     if is_main:
         new_log = start == 0 or not (out / LOG).exists()
+        if not new_log:  # append in the columns the log already has (older runs have fewer)
+            with open(out / LOG, newline="") as f:
+                header = next(csv.reader(f), [])
+            log_names = tuple(n for n in header if n in LOSS_NAMES) or LOSS_NAMES
         log_file = open(out / LOG, "w" if new_log else "a", newline="")
         writer = csv.writer(log_file)
         if new_log:
-            writer.writerow(["step", "lr", *LOSS_NAMES, "seconds"])
+            writer.writerow(["step", "lr", *log_names, "seconds"])
 
     bar = None
     if is_main and progress:
@@ -297,7 +322,7 @@ def train(
                     bar.write("step-0 weighted terms: " + ", ".join(
                         f"{k}={v:.4g}" for k, v in vals.items() if k != "total"))
                 if step % cfg.log_every == 0 or step == cfg.steps:
-                    writer.writerow([step, f"{lr:.3e}", *(f"{vals[k]:.6g}" for k in LOSS_NAMES),
+                    writer.writerow([step, f"{lr:.3e}", *(f"{vals[k]:.6g}" for k in log_names),
                                      f"{elapsed():.1f}"])
                     log_file.flush()
                 if bar is not None:
