@@ -84,6 +84,9 @@ def test_one_file_matches_torch_on_odd_sizes_and_batches(onnx_path, model):
 def test_stylizer_matches_torch_including_tiny_frames(onnx_path, model):
     s = OnnxStylizer(onnx_path, threads=1)
     assert s.stateful is False and s.min_size == 8 and s.threads == 1
+    # idle onnxruntime threads sleep rather than spin (they would starve the codec threads)
+    assert s.session.get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning") == "0"
     s.reset()
     for b, h, w in [*SIZES, (1, 1, 1), (2, 5, 7), (1, 3, 40)]:  # tiny ones padded by the backend
         x = torch.rand(b, 3, h, w)
@@ -170,17 +173,21 @@ def test_cli_stylize_onnx_backend_matches_torch(tmp_path, frames_dir, model_path
                                                 monkeypatch):
     monkeypatch.setenv("VIDSTYLE_CACHE", str(tmp_path / "cache"))
     outs = {}
-    for name, extra in [("torch", []), ("onnx", ["--backend", "onnx", "--threads", "1"]),
-                        ("file", ["--backend", "onnx", "-s", str(onnx_path)])]:
+    for name, extra in [("torch", ["--backend", "torch"]),
+                        ("onnx", ["--backend", "onnx", "--threads", "1"]),
+                        ("file", ["--backend", "onnx", "-s", str(onnx_path)]),
+                        ("auto", ["--device", "cpu", "--threads", "1"])]:  # default: onnx on a CPU
         outs[name] = tmp_path / f"out_{name}"
         argv = ["stylize", str(frames_dir), "-o", str(outs[name]), "-s", str(model_path), "-q", *extra]
         assert main(argv) == 0
     for f in sorted(frames_dir.iterdir()):
         ref = np.asarray(Image.open(outs["torch"] / f.name)).astype(int)
         assert ref.shape == (21, 33, 3) and ref.std() > 1
-        for name in ("onnx", "file"):
+        for name in ("onnx", "file", "auto"):
             got = np.asarray(Image.open(outs[name] / f.name)).astype(int)
             assert np.abs(got - ref).max() <= 1, (name, f.name)
+        assert np.array_equal(np.asarray(Image.open(outs["auto"] / f.name)),
+                              np.asarray(Image.open(outs["onnx"] / f.name)))
 
 
 @pytest.mark.parametrize("case", [

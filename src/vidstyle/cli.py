@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vidstyle import __version__
+from vidstyle.backends import BACKENDS
 from vidstyle.errors import VidstyleError
+from vidstyle.pretrained import MODEL_SIZES
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -31,6 +33,24 @@ def _positive_int(s: str) -> int:
 # ----------------------------------------------------------------------------- stylize
 
 
+def _style_and_backend(args: argparse.Namespace) -> tuple[str, str]:
+    """The style name at ``--model-size`` and the backend ``--backend`` stands for;
+    sets PyTorch's threads to ``--threads`` when that backend is torch."""
+    from vidstyle.api import METHODS
+    from vidstyle.backends import choose_backend
+    from vidstyle.pretrained import sized_style
+
+    if args.method not in METHODS:
+        raise VidstyleError(f"unknown method {args.method!r}; choose from {', '.join(METHODS)}")
+    style = sized_style(args.style, args.model_size, args.method)
+    backend = choose_backend(args.method, args.device, style) if args.backend == "auto" else args.backend
+    if args.threads and backend == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return style, backend
+
+
 def cmd_stylize(args: argparse.Namespace) -> int:
     from vidstyle.api import make_stylizer
     from vidstyle.pipeline import default_output, style_tag, stylize_path
@@ -42,17 +62,14 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     src = Path(args.input)
     if not src.exists():
         raise VidstyleError(f"input not found: {src}")
-    if args.threads and args.backend == "torch":
-        import torch
-
-        torch.set_num_threads(args.threads)
+    style, backend = _style_and_backend(args)
     ruder = {k: v for k, v in (("iterations", args.ruder_iters), ("max_size", args.ruder_size))
              if v is not None}
     progress = None if args.quiet or args.method != "ruder" else _RuderProgress()
-    stylizer = make_stylizer(args.style, args.method, device=args.device, half=args.half,
-                             backend=args.backend, threads=args.threads, ruder_options=ruder,
+    stylizer = make_stylizer(style, args.method, device=args.device, half=args.half,
+                             backend=backend, threads=args.threads, ruder_options=ruder,
                              ruder_progress=progress)
-    dst = Path(args.output) if args.output else default_output(src, style_tag(args.style))
+    dst = Path(args.output) if args.output else default_output(src, style_tag(style))
     report = stylize_path(
         src, dst, stylizer, max_size=args.max_size, batch_size=args.batch_size, crf=args.crf,
         start=args.start, duration=args.duration, overwrite=args.overwrite,
@@ -94,7 +111,7 @@ class _RuderProgress:
 def _stylize_webcam(args: argparse.Namespace) -> int:
     """Live: camera -> stylizer -> preview window (if a display exists) and/or a file."""
     from vidstyle.api import make_stylizer
-    from vidstyle.pretrained import bundled_models
+    from vidstyle.pretrained import bundled_models, is_lite
     from vidstyle.video import VideoWriter
     from vidstyle.video.webcam import (
         TkPreview,
@@ -104,17 +121,20 @@ def _stylize_webcam(args: argparse.Namespace) -> int:
         run_live,
     )
 
-    names = [args.style] + sorted(
-        s for s, m in bundled_models() if m == args.method and s != args.style)
+    style, backend = _style_and_backend(args)
+    # The keys switch between the bundled styles of the same method and model size.
+    network = "reconet" if args.method == "chen" else args.method
+    names = [style] + sorted(
+        s for s, m in bundled_models() if m == network and s != style and is_lite(s) == is_lite(style))
     stylizers = [(n, make_stylizer(n, args.method, device=args.device, half=args.half,
-                                   backend=args.backend, threads=args.threads)) for n in names]
+                                   backend=backend, threads=args.threads)) for n in names]
     preview = None
     if has_display() and not args.no_window:
         try:
             preview = TkPreview("vidstyle")
         except Exception as e:  # noqa: BLE001 - no Tk, or the display refused: file only
             print(f"vidstyle: no preview window ({str(e).splitlines()[0]}); writing to a file")
-    dst = Path(args.output) if args.output else (None if preview else default_webcam_output(args.style))
+    dst = Path(args.output) if args.output else (None if preview else default_webcam_output(style))
     if dst is not None and dst.exists() and not args.overwrite:
         raise VidstyleError(f"{dst} exists; pass --overwrite to replace it")
     source = WebcamSource(args.webcam)
@@ -138,8 +158,20 @@ def _stylize_webcam(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parameters(path: Path) -> str:
+    """Parameter count of a checkpoint's network, e.g. ``1.7M``; ``?`` if unreadable."""
+    from vidstyle.models.checkpoint import read_checkpoint
+
+    try:
+        state = read_checkpoint(path)["model_state"]
+    except (VidstyleError, OSError):
+        return "?"
+    n = sum(v.numel() for v in state.values() if v.is_floating_point())
+    return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.0f}k"
+
+
 def cmd_styles(args: argparse.Namespace) -> int:
-    from vidstyle.pretrained import bundled_models
+    from vidstyle.pretrained import LITE_SUFFIX, bundled_models, lite_styles
 
     models = bundled_models()
     if not models:
@@ -149,7 +181,13 @@ def cmd_styles(args: argparse.Namespace) -> int:
     for style, method in models:
         by_style.setdefault(style, []).append(method)
     for style in sorted(by_style):
-        print(f"{style:24s} {', '.join(sorted(by_style[style]))}")
+        methods = sorted(by_style[style])
+        params = sorted({_parameters(models[(style, m)]) for m in methods})
+        print(f"{style:24s} {', '.join(methods):28s} {'/'.join(params)} parameters")
+    lite = lite_styles()
+    if lite:
+        base = lite[0].removesuffix(LITE_SUFFIX)
+        print(f"lite models: -s {lite[0]}, or -s {base} --model-size lite (--method reconet or chen)")
     return 0
 
 
@@ -170,7 +208,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from vidstyle.models.reconet import ReCoNetConfig
+    from dataclasses import replace
+
+    from vidstyle.models.reconet import model_size_config
     from vidstyle.training.config import preset_config
     from vidstyle.training.loop import train
 
@@ -183,14 +223,19 @@ def cmd_train(args: argparse.Namespace) -> int:
             "sample_every": args.sample_every,
         }.items() if v is not None
     }
-    if args.widths or args.res_blocks is not None:
-        base = preset_config(args.preset).model
-        overrides["model"] = ReCoNetConfig(
-            widths=tuple(args.widths or base.widths),
-            res_blocks=base.res_blocks if args.res_blocks is None else args.res_blocks,
-            residual=base.residual, outer_kernel=base.outer_kernel,
-        )
+    model = model_size_config(args.model_size) if args.model_size else preset_config(args.preset).model
+    if args.widths:
+        model = replace(model, widths=tuple(args.widths))
+    if args.res_blocks is not None:
+        model = replace(model, res_blocks=args.res_blocks)
+    overrides["model"] = model
+    if args.teacher:
+        overrides["teacher"] = args.teacher
     cfg = preset_config(args.preset, **overrides)
+    if args.distill is not None:
+        cfg = replace(cfg, weights=replace(cfg.weights, distill=args.distill))
+    elif args.teacher:
+        raise VidstyleError("--teacher needs --distill WEIGHT (e.g. --distill 10)")
     path = train(cfg, args.output, device=args.device, resume=args.resume,
                  overwrite=args.overwrite, progress=not args.quiet)
     print(f"wrote {path}")
@@ -256,7 +301,8 @@ def cmd_flow(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from vidstyle.demo import run_demo
 
-    report = run_demo(args.output, args.style, device=args.device, overwrite=args.overwrite)
+    report = run_demo(args.output, args.style, device=args.device, model_size=args.model_size,
+                      overwrite=args.overwrite)
     for k, v in report.items():
         print(f"{k:34s} {v}")
     return 0
@@ -283,14 +329,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-window", action="store_true", help="webcam: no preview window")
     s.add_argument("-o", "--output", help="output path (default: INPUT.STYLE.EXT / FOLDER.STYLE)")
     s.add_argument("-s", "--style", default="candy", help="bundled style name or model .pt")
+    s.add_argument("--model-size", choices=MODEL_SIZES, default="full",
+                   help="full (default) or lite: a bundled style name S means its lite ReCoNet "
+                        "S-lite (several times faster on a CPU; --method reconet or chen; "
+                        "see `vidstyle styles`)")
     s.add_argument("--method", default="reconet",
                    help="reconet (default), per-frame, huang, chen (flow-guided feature "
                         "blending), ruder (optimisation; -s must be a style image)")
     s.add_argument("--max-size", type=_positive_int, help="scale the long side down to this")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--half", action="store_true", help="fp16 inference (CUDA)")
-    s.add_argument("--backend", choices=("torch", "onnx"), default="torch",
-                   help="torch (default) or onnx (onnxruntime; -s may then be a .onnx file)")
+    s.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="auto (default): onnx for reconet, per-frame and huang on a CPU when "
+                        "onnxruntime imports (the full network ran 2.46 frames/s there against "
+                        "1.72 in PyTorch on 2 cores at 640x360; the lite one ties), else torch; "
+                        "torch on CUDA and for chen/ruder. torch: PyTorch eager. onnx: "
+                        "onnxruntime (-s may then be a .onnx file)")
     s.add_argument("--threads", type=_positive_int,
                    help="CPU threads (onnx default: physical cores; torch: torch.set_num_threads)")
     s.add_argument("--batch-size", type=_positive_int, default=4)
@@ -329,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--widths", type=_positive_int, nargs=3, help="network widths, e.g. 32 64 128")
     t.add_argument("--res-blocks", type=int)
+    t.add_argument("--model-size", choices=("full", "lite"),
+                   help="named architecture: full (32 64 128, 4 blocks) or lite (8 16 32, 2 blocks, "
+                        "5x5 outer kernels; ~10x faster on a CPU)")
+    t.add_argument("--teacher", help="distil from this model (bundled style name or .pt)")
+    t.add_argument("--distill", type=float,
+                   help="weight of the mean squared difference to the teacher's output")
     t.add_argument("--workers", type=int, help="data loader processes")
     t.add_argument("--checkpoint-every", type=_positive_int)
     t.add_argument("--sample-every", type=_positive_int)
@@ -370,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="stylize the bundled clip: per-frame vs reconet")
     d.add_argument("-o", "--output", default="vidstyle-demo", help="output folder")
     d.add_argument("-s", "--style", default="candy", help="bundled style name")
+    d.add_argument("--model-size", choices=MODEL_SIZES, default="full",
+                   help="lite: the reconet column uses the style's lite model (per-frame stays full)")
     d.add_argument("--device", default="auto", help="auto, cpu or cuda")
     d.add_argument("--overwrite", action="store_true", help="replace earlier demo results")
     d.set_defaults(func=cmd_demo)

@@ -7,7 +7,9 @@ Writes into the output folder:
 * ``demo.strip.png``: a few frames of each, one row per method,
 
 and prints the flicker (mean absolute difference of consecutive frames) and the
-warping error (Lai et al. 2018, DIS flow) of both methods.
+warping error (Lai et al. 2018, DIS flow) of both methods. With ``model_size="lite"``
+the ReCoNet column is the style's lite model (``demo.<style>-lite.mp4``); the
+per-frame baseline stays the full per-frame network (there is no lite one).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from vidstyle.errors import VidstyleError
 from vidstyle.eval.metrics import mean_abs_frame_difference, warping_error
 from vidstyle.image import save_image
 from vidstyle.pipeline import to_uint8_batch
-from vidstyle.pretrained import bundled_models
+from vidstyle.pretrained import bundled_models, sized_style
 from vidstyle.video import VideoReader, VideoWriter
 
 
@@ -38,21 +40,21 @@ def _stylize_all(stylizer, frames: torch.Tensor, batch: int = 8) -> torch.Tensor
 
 
 def run_demo(out_dir: str | os.PathLike, style: str = "candy", *, device: str = "auto",
-             overwrite: bool = False) -> dict[str, object]:
+             model_size: str = "full", overwrite: bool = False) -> dict[str, object]:
     out = Path(out_dir)
     if not out.parent.is_dir():
         raise VidstyleError(f"output folder {out.parent} does not exist")
+    styles = {"per-frame": style, "reconet": sized_style(style, model_size, "reconet")}
     files = {
-        "stylized": out / f"demo.{style}.mp4",
+        "stylized": out / f"demo.{styles['reconet']}.mp4",
         "side_by_side": out / "demo.side_by_side.mp4",
         "strip": out / "demo.strip.png",
     }
     if not overwrite and any(p.exists() for p in files.values()):
         raise VidstyleError(f"{out} already holds demo results; pass --overwrite")
-    methods = ["per-frame", "reconet"]
-    available = {m for s, m in bundled_models() if s == style}
-    methods = [m for m in methods if m in available] or ["reconet"]
-    stylizers = {m: make_stylizer(style, m, device=device) for m in methods}
+    models = bundled_models()
+    methods = [m for m in ("per-frame", "reconet") if (styles[m], m) in models] or ["reconet"]
+    stylizers = {m: make_stylizer(styles[m], m, device=device) for m in methods}
     out.mkdir(exist_ok=True)
 
     reader = VideoReader(demo_clip())

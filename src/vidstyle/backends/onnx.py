@@ -171,6 +171,9 @@ class OnnxStylizer:
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3  # errors only: no provider-assignment notices on stderr
+        # Idle intra-op threads sleep instead of spinning, so that they leave the CPU to
+        # the video decoder and encoder threads between batches.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
 
         def session(model):
             return ort.InferenceSession(model, sess_options=opts, providers=providers)

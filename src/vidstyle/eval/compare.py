@@ -103,7 +103,9 @@ def build_method(method: str, style: str, *, style_image: Path | None, device: s
         if ruder_iters is not None:  # later frames N, the first frame (no warm start) 2N
             opts.update(iterations=ruder_iters, first_iterations=2 * ruder_iters)
         kwargs["ruder_options"] = opts
-    return make_stylizer(style, method, device=device, **kwargs)
+    # PyTorch for every method, so that the frames per second compare the methods
+    # rather than runtimes (chen and ruder run in PyTorch only).
+    return make_stylizer(style, method, device=device, backend="torch", **kwargs)
 
 
 def compare_methods(

@@ -1,4 +1,10 @@
-"""Bundled models: ``<style>.<method>.pt`` files (fp16) shipped with the package."""
+"""Bundled models: ``<style>.<method>.pt`` files (fp16) shipped with the package.
+
+Besides the full-size networks, some styles have a *lite* ReCoNet (the ``lite``
+architecture of :data:`vidstyle.models.reconet.MODEL_SIZES`, several times faster
+on a CPU), bundled as the style ``<style>-lite`` (``candy-lite.reconet.pt``).
+:func:`sized_style` maps a style name and a model size to the bundled name.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,11 @@ from pathlib import Path
 from vidstyle.errors import VidstyleError
 
 PRETRAINED_DIR = Path(__file__).resolve().parent
+
+MODEL_SIZES = ("full", "lite")
+LITE_SUFFIX = "-lite"
+# The methods that run a bundled ``reconet`` network: the only ones with lite models.
+LITE_METHODS = ("reconet", "chen")
 
 
 def bundled_models() -> dict[tuple[str, str], Path]:
@@ -23,6 +34,55 @@ def bundled_models() -> dict[tuple[str, str], Path]:
 
 def bundled_styles() -> list[str]:
     return sorted({s for s, _ in bundled_models()})
+
+
+def is_lite(style: str | os.PathLike) -> bool:
+    """Whether ``style`` names a bundled lite model (``candy-lite``)."""
+    return str(style).endswith(LITE_SUFFIX)
+
+
+def lite_styles() -> list[str]:
+    """The bundled lite models' style names (``["candy-lite", ...]``)."""
+    return sorted({s for s, m in bundled_models() if is_lite(s) and m == "reconet"})
+
+
+def _is_model_file(s: str) -> bool:
+    """Whether ``s`` is meant as a file rather than a bundled style name."""
+    p = Path(s)
+    seps = [sep for sep in (os.sep, os.altsep) if sep]
+    return p.suffix.lower() in (".pt", ".onnx") or any(sep in s for sep in seps) or p.exists()
+
+
+def sized_style(style: str | os.PathLike, size: str = "full", method: str = "reconet"):
+    """The bundled style name for ``style`` at model ``size``.
+
+    ``full`` returns ``style`` unchanged (any name or file). ``lite`` maps a bundled
+    style name ``S`` to its lite model ``S-lite`` (a name that already ends in
+    ``-lite`` is kept); lite models are ReCoNet networks, so this works for the
+    methods that run one (``reconet``, ``chen``). Raises :class:`VidstyleError` with
+    one line for a model file, a method or a style without a lite model.
+    """
+    if size not in MODEL_SIZES:
+        raise VidstyleError(f"unknown model size {size!r}; choose from {', '.join(MODEL_SIZES)}")
+    if size == "full":
+        return style
+    lite = lite_styles()
+    have = ", ".join(lite) or "none"
+    if method not in LITE_METHODS:
+        raise VidstyleError(f"there is no lite {method} model: lite models are ReCoNet networks, for "
+                            f"--method {' or '.join(LITE_METHODS)} (bundled: {have})")
+    s = str(style)
+    if _is_model_file(s):
+        raise VidstyleError(f"--model-size applies to bundled style names, not model files ({s}); "
+                            f"drop --model-size lite, or pass the lite model's file itself")
+    name = s if is_lite(s) else s + LITE_SUFFIX
+    if name in lite:
+        return name
+    base = s.removesuffix(LITE_SUFFIX)
+    if base not in bundled_styles():
+        resolve_model(base, "reconet")  # unknown style: raises with the nearest names
+    raise VidstyleError(f"style {base!r} has no bundled lite model (lite styles: "
+                        f"{', '.join(x.removesuffix(LITE_SUFFIX) for x in lite) or 'none'})")
 
 
 def resolve_model(name_or_path: str | os.PathLike, method: str = "reconet") -> Path:
