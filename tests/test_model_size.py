@@ -241,3 +241,27 @@ def test_webcam_lite_cycles_lite_styles(bundled, monkeypatch, tmp_path, capsys):
     assert main(["stylize", "--webcam", "0", "-s", "mosaic", "--device", "cpu", "--backend", "torch",
                  "-o", str(out), "-q", "--overwrite"]) == 0
     assert seen == {"names": ["mosaic", "candy"], "types": {FeedForwardStylizer}}
+
+
+def test_bundled_lite_models_are_distilled_lite_reconets():
+    from vidstyle.models import MODEL_SIZES
+
+    lites = lite_styles()
+    assert "candy-lite" in lites
+    for name in lites:
+        model, ckpt = load_checkpoint(resolve_model(name))
+        base = name.removesuffix("-lite")
+        assert model.config == MODEL_SIZES["lite"]
+        assert resolve_model(base).is_file()  # the full model it was distilled from
+        train_cfg = ckpt["meta"]["train_config"]
+        assert train_cfg["preset"] == "reconet" and train_cfg["teacher"] == base
+        assert train_cfg["weights"]["distill"] > 0
+        assert sum(p.numel() for p in model.parameters()) < 0.1 * sum(
+            p.numel() for p in load_model(base).parameters())
+
+
+def test_bundled_lite_model_onnx_matches_torch():
+    x = torch.rand(1, 3, 37, 53, generator=torch.Generator().manual_seed(3))
+    ref = FeedForwardStylizer(load_model("candy-lite"))(x)
+    out = OnnxStylizer(load_model("candy-lite"))(x)
+    assert out.shape == ref.shape and (out - ref).abs().max() < 1e-4
