@@ -62,7 +62,8 @@ def main() -> None:
             continue
         model, ckpt = load_checkpoint(path)
         errs, outs, ins = measure(lambda x, m=model: m(x).clamp(0, 1))
-        ref = StyleReference(vgg, load_image(DATA / "styles" / STYLE_FILES[name], max_size=512))
+        style_file = STYLE_FILES[name.removesuffix("-lite")]
+        ref = StyleReference(vgg, load_image(DATA / "styles" / style_file, max_size=512))
         sd = sum(ref.distances(outs)) / len(outs)
         cd = sum(content_distances(outs, ins, vgg)) / len(outs)
         rows.append((name, method, e_stab(errs), sd, cd, ckpt["meta"]))
@@ -98,9 +99,10 @@ def main() -> None:
         if meta is None:
             lines.append(f"| {name} | - | {es:.4f} | | | | | |")
             continue
-        ratio = f"{es / pf[name]:.2f}x" if name in pf else ""
-        if name in pf_sd and method != "per-frame":
-            ratio += f" (style {sd / pf_sd[name]:.2f}x)"
+        base = name.removesuffix("-lite")  # a lite model compares with its full per-frame model
+        ratio = f"{es / pf[base]:.2f}x" if base in pf else ""
+        if base in pf_sd and (method != "per-frame" or base != name):
+            ratio += f" (style {sd / pf_sd[base]:.2f}x)"
         lines.append(
             f"| {name} | {method} | {es:.4f} | {ratio} | {sd:.3f} | {cd:.3f} | "
             f"{meta.get('steps')} | {meta.get('train_seconds', 0) / 60:.0f} min |"

@@ -18,7 +18,7 @@ def test_compare_writes_all_outputs(tmp_path, shared_data, capsys):
         "--style-image", str(shared_data / "styles" / "candy.jpg"),
         "--clips", str(shared_data / "videos" / "chaplin_silent_film_10s_640x360.mp4"),
         "--clip-frames", "4", "--max-size", "96", "--ruder-iters", "2", "--ruder-size", "64",
-        "-o", str(out), "-q",
+        "--ruder-temporal", "500", "-o", str(out), "-q",
     ])
     assert rc == 0, capsys.readouterr().err
     assert {p.name for p in out.iterdir()} == {
@@ -28,7 +28,10 @@ def test_compare_writes_all_outputs(tmp_path, shared_data, capsys):
     for r in rows:
         assert float(r["e_stab"]) > 0 and float(r["fps"]) > 0
         assert float(r["style_distance"]) > 0 and float(r["warping_error"]) > 0
-    assert "| ruder |" in (out / "results.md").read_text()
+    md = (out / "results.md").read_text()
+    assert "| ruder |" in md
+    assert "ruder: lbfgs, 4 evaluations on a first frame and 2 on later ones, working size 64, " \
+           "temporal weight 500" in md
 
 
 @pytest.mark.parametrize("args,expect", [

@@ -30,6 +30,13 @@ def _positive_int(s: str) -> int:
     return v
 
 
+def _nonnegative_float(s: str) -> float:
+    v = float(s)
+    if not (v >= 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {s}")
+    return v
+
+
 # ----------------------------------------------------------------------------- stylize
 
 
@@ -63,8 +70,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if not src.exists():
         raise VidstyleError(f"input not found: {src}")
     style, backend = _style_and_backend(args)
-    ruder = {k: v for k, v in (("iterations", args.ruder_iters), ("max_size", args.ruder_size))
-             if v is not None}
+    ruder = {k: v for k, v in (("iterations", args.ruder_iters), ("max_size", args.ruder_size),
+                               ("temporal_weight", args.ruder_temporal)) if v is not None}
     progress = None if args.quiet or args.method != "ruder" else _RuderProgress()
     stylizer = make_stylizer(style, args.method, device=args.device, half=args.half,
                              backend=backend, threads=args.threads, ruder_options=ruder,
@@ -275,6 +282,7 @@ def _compare(args: argparse.Namespace) -> int:
         style_image=style_image, sintel=sintel, scenes=args.scenes, pass_name=args.sintel_pass,
         clips=args.clips or [], clip_frames=args.clip_frames, max_size=args.max_size,
         flow=args.flow, ruder_iters=args.ruder_iters, ruder_size=args.ruder_size,
+        ruder_temporal=args.ruder_temporal,
         device=args.device, overwrite=args.overwrite,
         log=(lambda *a, **k: None) if args.quiet else print,
     )
@@ -323,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("input", nargs="?", help="video file, image, or folder of PNG/JPG frames")
     s.add_argument("--ruder-iters", type=_positive_int, help="ruder: iterations per frame")
     s.add_argument("--ruder-size", type=_positive_int, help="ruder: working long side (default 256)")
+    s.add_argument("--ruder-temporal", type=_nonnegative_float,
+                   help="ruder: weight of the temporal loss (default 3000)")
     s.add_argument("--webcam", type=int, metavar="N",
                    help="live from camera N: a window (keys 1-9/n/p switch style, q quits) "
                         "when a display exists, and/or -o FILE")
@@ -421,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ruder-iters", type=_positive_int,
                    help="compare: ruder iterations per frame (twice that on a first frame)")
     e.add_argument("--ruder-size", type=_positive_int, help="compare: ruder working long side")
+    e.add_argument("--ruder-temporal", type=_nonnegative_float,
+                   help="compare: ruder temporal loss weight (default 3000)")
     e.add_argument("-o", "--output", default="vidstyle-eval", help="compare: output folder")
     e.add_argument("--device", default="auto")
     e.add_argument("--overwrite", action="store_true")

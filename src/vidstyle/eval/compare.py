@@ -64,6 +64,7 @@ class MethodResult:
     frames: int = 0
     frame_size: tuple[int, int] = (0, 0)
     flicker: list[float] = field(default_factory=list)
+    settings: str = ""  # how the method ran, where it has settings of its own
 
     @property
     def e_stab(self) -> float:
@@ -90,7 +91,8 @@ class _GroundTruth:
 
 
 def build_method(method: str, style: str, *, style_image: Path | None, device: str,
-                 flow_fn=None, ruder_iters: int | None = None, ruder_size: int | None = None):
+                 flow_fn=None, ruder_iters: int | None = None, ruder_size: int | None = None,
+                 ruder_temporal: float | None = None):
     """A stylizer for ``method`` (see :func:`vidstyle.api.make_stylizer`)."""
     from vidstyle.api import make_stylizer
 
@@ -102,6 +104,8 @@ def build_method(method: str, style: str, *, style_image: Path | None, device: s
         opts: dict = {} if ruder_size is None else {"max_size": ruder_size}
         if ruder_iters is not None:  # later frames N, the first frame (no warm start) 2N
             opts.update(iterations=ruder_iters, first_iterations=2 * ruder_iters)
+        if ruder_temporal is not None:
+            opts["temporal_weight"] = ruder_temporal
         kwargs["ruder_options"] = opts
     # PyTorch for every method, so that the frames per second compare the methods
     # rather than runtimes (chen and ruder run in PyTorch only).
@@ -124,6 +128,7 @@ def compare_methods(
     flow: str = "gt",
     ruder_iters: int | None = None,
     ruder_size: int | None = None,
+    ruder_temporal: float | None = None,
     device: str = "auto",
     overwrite: bool = False,
     log=print,
@@ -165,8 +170,14 @@ def compare_methods(
         log(f"== {method}")
         stylizer = build_method(method, style, style_image=style_img_path, device=device,
                                 flow_fn=gt if flow == "gt" else None, ruder_iters=ruder_iters,
-                                ruder_size=ruder_size)
+                                ruder_size=ruder_size, ruder_temporal=ruder_temporal)
         res = MethodResult(method)
+        cfg = getattr(stylizer, "config", None)
+        if method == "ruder" and cfg is not None:
+            res.settings = (f"{cfg.optimizer}, {cfg.first_iterations} evaluations on a first frame and "
+                            f"{cfg.iterations} on later ones, working size {cfg.max_size}, temporal "
+                            f"weight {cfg.temporal_weight:g}, content {cfg.content_weight:g}, style "
+                            f"{cfg.style_weight:g}")
         outs, ins = [], []
         for pair, d in loaded:
             stylizer.reset()
@@ -270,6 +281,9 @@ def _write_outputs(out: Path, results: dict[str, MethodResult], pairs, input_fli
             + f" | {r.e_stab:.4f} | {ratio} | {r.warping_error:.5f} | "
             f"{r.style_distance:.3f}{sratio} | {r.content_distance:.3f} | {r.fps:.2f} |"
         )
+    notes = [f"{r.method}: {r.settings}." for r in results.values() if r.settings]
+    if notes:
+        lines += ["", *notes]
     (out / "results.md").write_text("\n".join(lines) + "\n")
 
     import matplotlib

@@ -99,15 +99,21 @@ def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return out * scale.view(1, 2, 1, 1)
 
 
-def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a ``(B, 1, H, W)`` validity mask; a pixel stays valid only if its whole
-    footprint was valid (min-pooling when shrinking, nearest when enlarging)."""
+def resize_mask(mask: torch.Tensor, size: tuple[int, int], *, soft: bool = False) -> torch.Tensor:
+    """Resize a ``(B, 1, H, W)`` validity mask (nearest when enlarging).
+
+    When shrinking, a pixel stays valid only if its whole footprint was valid
+    (min-pooling); with ``soft`` it gets the valid fraction of its footprint
+    (area averaging), a weight in [0, 1] for losses that accept soft masks.
+    """
     check_shape("resize_mask: mask", mask, ("B", 1, "H", "W"))
     h, w = mask.shape[-2:]
     nh, nw = int(size[0]), int(size[1])
     if (nh, nw) == (h, w):
         return mask.clone()
     if nh <= h and nw <= w:
+        if soft:
+            return F.adaptive_avg_pool2d(mask, (nh, nw))
         # 1 - maxpool(1 - m): any invalid pixel under the footprint invalidates it.
         return 1.0 - F.adaptive_max_pool2d(1.0 - mask, (nh, nw))
     return F.interpolate(mask, size=(nh, nw), mode="nearest")
