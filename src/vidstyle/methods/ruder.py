@@ -107,7 +107,8 @@ class RuderConfig:
       On the 13 shared Sintel pairs at 512x218 (ground-truth flow, 192-pixel
       working size, 60/30 evaluations): temporal weight 1000 gave e_stab 0.0342,
       3000 gave 0.0293, at the same style distance (0.631 and 0.632), hence 3000
-      (``vidstyle evaluate --methods ruder`` with ``temporal_weight`` set).
+      (``vidstyle evaluate --methods ruder --max-size 512 --ruder-iters 30
+      --ruder-size 192 --ruder-temporal 1000`` resp. ``3000``).
 
     "Iterations" count loss evaluations (VGG forward + backward), the unit of
     cost: with ``line_search`` off, one L-BFGS step is one evaluation. Measured
