@@ -8,7 +8,8 @@ Rerun to reproduce them (each run resumes from its checkpoint if one exists):
 
 Data: the shared photos (synthetic camera and layer motion, exact flow) and the
 shared clips (DIS flow, forward-backward mask), mixed 70:30. Run folders go to
-``runs/<style>.<method>/`` (log.csv, samples/, checkpoints).
+``runs/<style>.<method>/`` (log.csv, samples/, checkpoints). The ``-lite`` models are
+distilled from the bundled full model of their style, so train those first.
 """
 
 from __future__ import annotations
