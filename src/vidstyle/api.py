@@ -53,9 +53,8 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
     (onnxruntime, feed-forward methods only; ``style`` may then also be an exported
     ``.onnx`` file, and checkpoints are exported once to a cache). ``auto`` is
     :func:`vidstyle.backends.choose_backend`: onnx for ``reconet``, ``per-frame`` and
-    ``huang`` on the CPU when onnxruntime is installed (the full network runs ~1.4x
-    faster there than in PyTorch eager: 2.46 against 1.72 frames/s at 640x360 on 2
-    cores; the lite network ties), torch on CUDA and for ``chen`` and ``ruder``.
+    ``huang`` on the CPU when onnxruntime is installed (faster than PyTorch eager there,
+    measured by ``benchmarks/cpu_paths.py``), torch on CUDA and for ``chen`` and ``ruder``.
     ``threads`` sets onnxruntime's intra-op threads (default: physical cores);
     PyTorch's are process-wide, see ``torch.set_num_threads``. ``half`` applies on
     CUDA only.

@@ -351,8 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--half", action="store_true", help="fp16 inference (CUDA)")
     s.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="auto (default): onnx for reconet, per-frame and huang on a CPU when "
-                        "onnxruntime imports (the full network ran 2.46 frames/s there against "
-                        "1.72 in PyTorch on 2 cores at 640x360; the lite one ties), else torch; "
+                        "onnxruntime imports (faster on a CPU: see benchmarks/cpu_paths.py), else "
+                        "torch; "
                         "torch on CUDA and for chen/ruder. torch: PyTorch eager. onnx: "
                         "onnxruntime (-s may then be a .onnx file)")
     s.add_argument("--threads", type=_positive_int,

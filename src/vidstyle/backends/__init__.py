@@ -35,9 +35,11 @@ def choose_backend(method: str, device: str = "auto", style: str | os.PathLike |
     * an exported ``.onnx`` model (``style``): ``onnx``, the only backend that reads one;
     * a feed-forward method (``reconet``, ``per-frame``, ``huang``) on the CPU
       (``device`` ``cpu``, or ``auto`` without CUDA): ``onnx`` when onnxruntime is
-      importable, else ``torch``. Measured on a 2-core CPU at 640x360 (network only),
-      the full-size network runs at 2.46 frames/s under onnxruntime against 1.72 in
-      PyTorch eager; the lite network ties (about 18 frames/s with either);
+      importable, else ``torch``. Measured by ``benchmarks/cpu_paths.py`` on a 2-core
+      CPU at 640x360 (network only, 2 threads): the full network runs at 2.26 frames/s
+      under onnxruntime against 2.02 in PyTorch eager, the lite one at 25.9 against
+      19.8. ``torch.compile`` is faster once compiled (2.47 and 31.8) but its first call
+      takes 9-26 s per frame size and needs a C++ compiler, so it is not the default;
     * on CUDA, and for ``chen`` and ``ruder`` (PyTorch code around the network, or no
       network at all): ``torch``.
     """
