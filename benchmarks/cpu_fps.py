@@ -36,6 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from _report import write_markdown
 
 from vidstyle.backends.onnx import OnnxStylizer, physical_cores
 from vidstyle.methods.feedforward import FeedForwardStylizer
@@ -312,9 +313,7 @@ def write_report(out: Path, rows, q, args, sizes) -> None:
                   "| model | e_stab | style distance |", "|---|---|---|"]
         for name, (es, sd) in q.items():
             lines.append(f"| {name} | {es:.4f} | {'-' if sd is None else f'{sd:.3f}'} |")
-    text = "\n".join(lines) + "\n"
-    (out / "cpu_fps.md").write_text(text)
-    print(text)
+    write_markdown(out, "cpu_fps.md", lines)
 
 
 if __name__ == "__main__":

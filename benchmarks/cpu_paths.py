@@ -14,25 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
+from _report import median_fps, write_markdown
 
 from vidstyle.backends.onnx import OnnxStylizer, physical_cores
 from vidstyle.models import load_checkpoint
 from vidstyle.pretrained import resolve_model
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def median_fps(fn, reps: int) -> float:
-    fn()
-    fn()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return 1.0 / float(np.median(ts))
 
 
 def paths(model_name: str, x: torch.Tensor, cores: int, compile_: bool, tmp: str):
@@ -106,7 +95,7 @@ def main() -> None:
                     fn = setup()
                     fn()  # first call: compilation for torch.compile
                     first = time.perf_counter() - t0
-                    fps = median_fps(fn, args.reps)
+                    fps = median_fps(fn, args.reps, warmup=2)
                     cell = f"{fps:.2f}" + (f" (first call {first:.0f} s)" if "compile" in label else "")
                 except Exception as e:  # noqa: BLE001 - e.g. no C++ compiler for torch.compile
                     cell = f"failed: {str(e).splitlines()[0][:60]}"
@@ -122,11 +111,7 @@ def main() -> None:
     ]
     for label, cells in results.items():
         lines.append(f"| {label} | " + " | ".join(cells.get(m, "") for m in args.models) + " |")
-    text = "\n".join(lines) + "\n"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cpu_paths.md").write_text(text)
-    print(text)
+    write_markdown(args.out, "cpu_paths.md", lines)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from _report import median_fps, write_markdown
 
 from vidstyle.backends.onnx import OnnxStylizer, physical_cores
 from vidstyle.models.reconet import MODEL_SIZES, ReCoNet, ReCoNetConfig
@@ -61,16 +61,6 @@ def conv_macs(model: torch.nn.Module, x: torch.Tensor) -> int:
     for h in handles:
         h.remove()
     return total
-
-
-def median_fps(fn, reps: int) -> float:
-    fn()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return 1.0 / float(np.median(ts))
 
 
 def main() -> None:
@@ -113,11 +103,7 @@ def main() -> None:
         macs = conv_macs(m, x) / 1e9
         lines.append(f"| {name} | {params / 1e3:.0f}k | {macs:.2f} | {np.median(v[:, 0]):.2f} | "
                      f"{np.median(v[:, 1]):.2f} |")
-    text = "\n".join(lines) + "\n"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "lite_search.md").write_text(text)
-    print(text)
+    write_markdown(args.out, "lite_search.md", lines)
 
 
 if __name__ == "__main__":
