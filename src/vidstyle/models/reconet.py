@@ -63,9 +63,11 @@ class ReCoNetConfig:
 
 
 # Named architectures. ``full`` is the bundled models' network (the paper's
-# layout at two thirds of its width, ~2x faster on a CPU); ``lite`` was chosen by
-# ``benchmarks/lite_search.py`` (docs/lite_search.md): the fastest candidate on a
-# 2-core CPU at 640x360 whose trained candy model kept the quality targets.
+# layout at two thirds of its width, ~2x faster on a CPU); ``lite`` was chosen with
+# ``benchmarks/lite_search.py`` (docs/lite_search.md, speed of untrained variants on a
+# 2-core CPU at 640x360): width 8 at full resolution, where most of the time goes;
+# 5x5 outer kernels kept although 3x3 measured faster. Only this variant was trained
+# (its candy model meets the quality targets, benchmarks/cpu_fps.py).
 MODEL_SIZES: dict[str, ReCoNetConfig] = {
     "full": ReCoNetConfig(widths=(32, 64, 128)),
     "lite": ReCoNetConfig(widths=(8, 16, 32), res_blocks=2, outer_kernel=5),
