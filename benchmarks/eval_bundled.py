@@ -14,19 +14,11 @@ from pathlib import Path
 
 import torch
 
-from vidstyle.data.sintel import load_pair, sintel_pairs
-from vidstyle.eval.metrics import StyleReference, content_distances, e_stab, pair_stability_error
+from _sintel import DATA, REPO, STYLE_FILES, STYLES, SintelBench
+
 from vidstyle.image import load_image, save_image
-from vidstyle.losses.vgg import VGG19
 from vidstyle.models import load_checkpoint
 from vidstyle.pretrained import bundled_models
-
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
-STYLE_FILES = {
-    "candy": "candy.jpg", "mosaic": "mosaic.jpg",
-    "starry_night": "vangogh_starry_night.jpg", "great_wave": "hokusai_great_wave.jpg",
-}
 
 
 def main() -> None:
@@ -38,38 +30,24 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_grad_enabled(False)
 
-    pairs = sintel_pairs(DATA / "sintel", args.pass_name)
-    loaded = [load_pair(p, max_size=args.max_size) for p in pairs]
-    vgg = VGG19(last_layer="relu4_3")
+    bench = SintelBench(args.max_size, args.pass_name)
+    pairs, loaded = bench.pairs, bench.loaded
     photo = load_image(DATA / "photos" / "style_transfer_content" / "tubingen.jpg", max_size=384)
 
-    def measure(fn):
-        errs, outs, ins = [], [], []
-        for d in loaded:
-            o1, o2 = fn(d["frame1"]), fn(d["frame2"])
-            errs.append(pair_stability_error(o1, o2, d["flow"], d["mask"]))
-            outs.append(o1)
-            ins.append(d["frame1"])
-        return errs, outs, ins
-
     rows = []
-    raw_errs, _, _ = measure(lambda x: x)
-    rows.append(("input frames", "-", e_stab(raw_errs), None, None, None))
+    rows.append(("input frames", "-", bench.measure(lambda x: x, None)["e_stab"], None, None, None))
     sheet = []
     models = bundled_models()
     for (name, method), path in sorted(models.items()):
         if args.styles and name not in args.styles:
             continue
         model, ckpt = load_checkpoint(path)
-        errs, outs, ins = measure(lambda x, m=model: m(x).clamp(0, 1))
-        style_file = STYLE_FILES[name.removesuffix("-lite")]
-        ref = StyleReference(vgg, load_image(DATA / "styles" / style_file, max_size=512))
-        sd = sum(ref.distances(outs)) / len(outs)
-        cd = sum(content_distances(outs, ins, vgg)) / len(outs)
-        rows.append((name, method, e_stab(errs), sd, cd, ckpt["meta"]))
+        r = bench.measure(model, STYLES / STYLE_FILES[name.removesuffix("-lite")])
+        es, sd, cd, outs = r["e_stab"], r["style"], r["content"], r["outs"]
+        rows.append((name, method, es, sd, cd, ckpt["meta"]))
         picks = [outs[i] for i in (0, len(outs) // 2, len(outs) - 1)] + [model(photo).clamp(0, 1)]
         sheet.append(picks)
-        print(f"{name:14s} {method:10s} e_stab={e_stab(errs):.4f} style={sd:.3f} "
+        print(f"{name:14s} {method:10s} e_stab={es:.4f} style={sd:.3f} "
               f"content={cd:.3f}", flush=True)
 
     out = Path(args.out)

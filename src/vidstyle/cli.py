@@ -37,6 +37,13 @@ def _nonnegative_float(s: str) -> float:
     return v
 
 
+def _positive_float(s: str) -> float:
+    v = _nonnegative_float(s)
+    if v == 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {s}")
+    return v
+
+
 # ----------------------------------------------------------------------------- stylize
 
 
@@ -219,7 +226,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from vidstyle.models.reconet import model_size_config
     from vidstyle.training.config import preset_config
-    from vidstyle.training.loop import train
+    from vidstyle.training.loop import init_model_config, train
 
     overrides = {
         k: v for k, v in {
@@ -227,10 +234,19 @@ def cmd_train(args: argparse.Namespace) -> int:
             "data_weights": tuple(args.data_weights or ()) or None, "steps": args.steps,
             "size": args.size, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
             "num_workers": args.workers, "checkpoint_every": args.checkpoint_every,
-            "sample_every": args.sample_every,
+            "sample_every": args.sample_every, "style_size": args.style_size, "init": args.init,
+            "minutes": args.minutes, "val_every": args.val_every,
         }.items() if v is not None
     }
-    model = model_size_config(args.model_size) if args.model_size else preset_config(args.preset).model
+    if args.init:  # a warm start trains the init model's own network
+        if args.model_size or args.widths or args.res_blocks is not None:
+            raise VidstyleError("--init trains the init model's own network: drop --model-size, "
+                                "--widths and --res-blocks")
+        model = init_model_config(args.init)
+    elif args.model_size:
+        model = model_size_config(args.model_size)
+    else:
+        model = preset_config(args.preset).model
     if args.widths:
         model = replace(model, widths=tuple(args.widths))
     if args.res_blocks is not None:
@@ -238,11 +254,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides["model"] = model
     if args.teacher:
         overrides["teacher"] = args.teacher
-    cfg = preset_config(args.preset, **overrides)
-    if args.distill is not None:
-        cfg = replace(cfg, weights=replace(cfg.weights, distill=args.distill))
-    elif args.teacher:
+    if args.teacher and args.distill is None:
         raise VidstyleError("--teacher needs --distill WEIGHT (e.g. --distill 10)")
+    cfg = preset_config(args.preset, **overrides)
+    cfg = replace(cfg, weights=cfg.weights.scaled(
+        content=args.content_weight, style=args.style_weight, tv=args.tv_weight,
+        temporal=args.temporal_weight, distill=args.distill))
     path = train(cfg, args.output, device=args.device, resume=args.resume,
                  overwrite=args.overwrite, progress=not args.quiet)
     print(f"wrote {path}")
@@ -396,6 +413,23 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model-size", choices=("full", "lite"),
                    help="named architecture: full (32 64 128, 4 blocks) or lite (8 16 32, 2 blocks, "
                         "5x5 outer kernels; ~10x faster on a CPU)")
+    t.add_argument("--init", metavar="MODEL",
+                   help="start from this model's weights (bundled style name or .pt): a new style "
+                        "from an existing one, or more training for a committed model")
+    t.add_argument("--minutes", type=_positive_float,
+                   help="train for this wall-clock budget; the learning-rate schedule spans it and "
+                        "the final model is written when it ends (--steps is then ignored)")
+    t.add_argument("--content-weight", type=_nonnegative_float, help="weight of the content term")
+    t.add_argument("--style-weight", type=_nonnegative_float, help="weight of the style term")
+    t.add_argument("--tv-weight", type=_nonnegative_float, help="weight of total variation")
+    t.add_argument("--temporal-weight", type=_nonnegative_float,
+                   help="weight of the output temporal term; the feature term keeps the preset's "
+                        "ratio to it")
+    t.add_argument("--style-size", type=_positive_int,
+                   help="long side the style image is scaled to: the stroke scale (larger = bigger "
+                        "strokes)")
+    t.add_argument("--val-every", type=int,
+                   help="measure the style distance of a fixed crop every N steps (0: never)")
     t.add_argument("--teacher", help="distil from this model (bundled style name or .pt)")
     t.add_argument("--distill", type=float,
                    help="weight of the mean squared difference to the teacher's output")

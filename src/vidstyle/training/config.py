@@ -32,6 +32,30 @@ class LossWeights:
     luminance: bool = True  # L_temp_o follows the input's relative luminance (reconet)
     distill: float = 0.0  # d: mean squared difference to the teacher's output ([0, 1] images)
 
+    def scaled(
+        self,
+        *,
+        content: float | None = None,
+        style: float | None = None,
+        tv: float | None = None,
+        temporal: float | None = None,
+        distill: float | None = None,
+    ) -> LossWeights:
+        """These weights with the given ones replaced (``None`` keeps a weight).
+
+        ``temporal`` sets the output temporal weight and scales the feature temporal
+        weight with it, keeping their ratio (the preset's balance of the two terms).
+        """
+        new: dict[str, float] = {
+            k: v for k, v in {"content": content, "style": style, "tv": tv, "distill": distill}.items()
+            if v is not None
+        }
+        if temporal is not None:
+            if self.temporal_output > 0:
+                new["temporal_feature"] = self.temporal_feature * temporal / self.temporal_output
+            new["temporal_output"] = temporal
+        return replace(self, **new)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -50,6 +74,9 @@ class TrainConfig:
     seed: int = 0
     model: ReCoNetConfig = field(default_factory=ReCoNetConfig)
     teacher: str = ""  # model (bundled style name or .pt) whose output the distill term follows
+    init: str = ""  # model (bundled style name or .pt) whose weights start the run (warm start)
+    minutes: float = 0.0  # > 0: train for this wall-clock budget; the schedule spans it, not ``steps``
+    val_every: int = 50  # style distance of a fixed validation crop every N steps (0: never)
     weights: LossWeights = field(default_factory=LossWeights)
     log_every: int = 10
     sample_every: int = 100
@@ -114,6 +141,7 @@ def preset_config(preset: str, **overrides: Any) -> TrainConfig:
             log_every=1,
             sample_every=2,
             checkpoint_every=2,
+            val_every=2,
             num_workers=0,
         )
     return replace(cfg, **overrides)

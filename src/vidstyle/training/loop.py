@@ -47,7 +47,7 @@ from vidstyle.models.checkpoint import (
     read_checkpoint,
     save_checkpoint,
 )
-from vidstyle.models.reconet import ReCoNet
+from vidstyle.models.reconet import ReCoNet, ReCoNetConfig
 from vidstyle.pretrained import resolve_model
 from vidstyle.training.config import TrainConfig
 
@@ -55,6 +55,7 @@ CHECKPOINT = "checkpoint.pt"  # latest training state (resumable)
 MODEL = "model.pt"  # final model, no optimizer state
 LOG = "log.csv"
 LOSS_NAMES = ("total", "content", "style", "tv", "temp_f", "temp_o", "distill")
+LOG_COLUMNS = ("step", "lr", *LOSS_NAMES, "seconds", "val_style")
 
 
 class StepBatches(Sampler[list[int]]):
@@ -91,10 +92,21 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _lr_at(cfg: TrainConfig, step: int) -> float:
-    """Cosine decay from ``lr`` to ``lr_final`` over the run."""
-    t = min(1.0, step / max(1, cfg.steps - 1))
-    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * t))
+def _progress(cfg: TrainConfig, step: int, seconds: float) -> float:
+    """Fraction of the run done: of the wall-clock budget with ``minutes``, else of the steps."""
+    if cfg.minutes > 0:
+        return min(1.0, seconds / (60.0 * cfg.minutes))
+    return min(1.0, step / max(1, cfg.steps - 1))
+
+
+def _step_cap(cfg: TrainConfig) -> int:
+    """The last step: ``steps``, or unbounded when a time budget ends the run."""
+    return 10**12 if cfg.minutes > 0 else cfg.steps
+
+
+def _lr_at(cfg: TrainConfig, progress: float) -> float:
+    """Cosine decay from ``lr`` to ``lr_final`` over the run (``progress`` in [0, 1])."""
+    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * progress))
 
 
 class Losses(torch.nn.Module):
@@ -152,6 +164,14 @@ def check_inputs(cfg: TrainConfig, out_dir: Path, *, resume: bool, overwrite: bo
         if not cfg.teacher:
             raise VidstyleError("a distillation weight needs a teacher model (--teacher MODEL)")
         resolve_model(cfg.teacher)  # raises, naming the missing model
+    if cfg.init:
+        init_cfg = init_model_config(cfg.init)
+        if init_cfg != cfg.model:
+            raise VidstyleError(
+                f"the init model {cfg.init} is a different network ({_arch(init_cfg)}) from this "
+                f"run's ({_arch(cfg.model)}); train with its architecture or start from scratch")
+    if cfg.minutes < 0:
+        raise VidstyleError(f"the time budget must be positive, got {cfg.minutes} minutes")
     if not cfg.data:
         raise VidstyleError("no training data given (--data photos:DIR, clip:FILE, sintel:ROOT)")
     if cfg.size < 16 or cfg.size % 4:
@@ -171,6 +191,15 @@ def check_inputs(cfg: TrainConfig, out_dir: Path, *, resume: bool, overwrite: bo
         raise VidstyleError(f"{out_dir / CHECKPOINT} exists; pass --resume to continue it or --overwrite")
 
 
+def init_model_config(init: str) -> ReCoNetConfig:
+    """The architecture of the model ``init`` (bundled style name or ``.pt``) names."""
+    return ReCoNetConfig.from_dict(read_checkpoint(resolve_model(init))["model_config"])
+
+
+def _arch(c: ReCoNetConfig) -> str:
+    return f"widths {'/'.join(map(str, c.widths))}, {c.res_blocks} blocks, {c.outer_kernel}x{c.outer_kernel} outer"
+
+
 def load_resume_state(cfg: TrainConfig, out_dir: Path) -> tuple[TrainConfig, dict]:
     """Read the training checkpoint of ``out_dir`` and check it belongs to this run."""
     path = out_dir / CHECKPOINT
@@ -185,8 +214,8 @@ def load_resume_state(cfg: TrainConfig, out_dir: Path) -> tuple[TrainConfig, dic
         raise CheckpointError(
             f"--resume: {path} was trained with preset {saved.preset!r}, not {cfg.preset!r}"
         )
-    # The run continues with the saved config; only the step budget may grow.
-    return replace(saved, steps=max(cfg.steps, saved.steps)), ckpt
+    # The run continues with the saved config; only the step or time budget may grow.
+    return replace(saved, steps=max(cfg.steps, saved.steps), minutes=max(cfg.minutes, saved.minutes)), ckpt
 
 
 def train(
@@ -225,6 +254,8 @@ def train(
 
     torch.manual_seed(cfg.seed)
     model = ReCoNet(cfg.model)
+    if cfg.init and ckpt is None:  # warm start (a resumed run has its own weights)
+        model.load_state_dict(load_checkpoint(resolve_model(cfg.init))[0].state_dict())
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start = 0
     elapsed0 = 0.0  # training seconds before this process (resumed runs)
@@ -250,7 +281,7 @@ def train(
 
     loader = DataLoader(
         dataset,
-        batch_sampler=StepBatches(start, cfg.steps, cfg.batch_size, rank, world),
+        batch_sampler=StepBatches(start, _step_cap(cfg), cfg.batch_size, rank, world),
         num_workers=cfg.num_workers,
         pin_memory=cuda,
         persistent_workers=False,
@@ -279,34 +310,26 @@ def train(
         save_checkpoint(out / CHECKPOINT, model, meta=_meta(cfg, step, meta, elapsed()),
                         train_state=train_state)
 
-    log_file = None
-    writer = None
-    log_names = LOSS_NAMES
-    if is_main:
-        new_log = start == 0 or not (out / LOG).exists()
-        if not new_log:  # append in the columns the log already has (older runs have fewer)
-            with open(out / LOG, newline="") as f:
-                header = next(csv.reader(f), [])
-            log_names = tuple(n for n in header if n in LOSS_NAMES) or LOSS_NAMES
-        log_file = open(out / LOG, "w" if new_log else "a", newline="")
-        writer = csv.writer(log_file)
-        if new_log:
-            writer.writerow(["step", "lr", *log_names, "seconds"])
+    log_file, writer = (_open_log(out / LOG, start) if is_main else (None, None))
+    validator = Validator(cfg, style, sample_batch["cur"], losses, dev) if is_main and cfg.val_every else None
 
     bar = None
     if is_main and progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True,
-                   desc=f"train {cfg.preset}")
+        # A time-budgeted run does not know its step count: the bar counts steps, the ETA is the budget's.
+        bar = tqdm(total=None if cfg.minutes else cfg.steps, initial=start, unit="step",
+                   dynamic_ncols=True, desc=f"train {cfg.preset}")
     step = start
     t0 = time.perf_counter()
+    val_style = float("nan")
     try:
         for batch in loader:
             batch = {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
             if fmt is torch.channels_last:
                 batch = {k: v.contiguous(memory_format=fmt) for k, v in batch.items()}
-            lr = _lr_at(cfg, step)
+            frac = _shared(_progress(cfg, step, elapsed()), world) if cfg.minutes else _progress(cfg, step, 0)
+            lr = _lr_at(cfg, frac)
             for g in optimizer.param_groups:
                 g["lr"] = lr
             with torch.autocast("cuda", dtype=torch.float16) if use_amp else nullcontext():
@@ -316,22 +339,35 @@ def train(
             scaler.step(optimizer)
             scaler.update()
             step += 1
+            last = step >= _step_cap(cfg) or (
+                cfg.minutes > 0 and _shared(_progress(cfg, step, elapsed()), world) >= 1.0)
             if is_main:
                 vals = {k: float(terms[k].detach()) if k in terms else 0.0 for k in LOSS_NAMES}
                 if step == start + 1 and bar is not None:
                     bar.write("step-0 weighted terms: " + ", ".join(
                         f"{k}={v:.4g}" for k, v in vals.items() if k != "total"))
-                if step % cfg.log_every == 0 or step == cfg.steps:
-                    writer.writerow([step, f"{lr:.3e}", *(f"{vals[k]:.6g}" for k in log_names),
-                                     f"{elapsed():.1f}"])
+                measured = validator is not None and (step % cfg.val_every == 0 or last)
+                if measured:
+                    val_style = validator(model)
+                if step % cfg.log_every == 0 or last or measured:
+                    writer.writerow({"step": step, "lr": f"{lr:.3e}", "seconds": f"{elapsed():.1f}",
+                                     "val_style": f"{val_style:.4f}" if measured else "",
+                                     **{k: f"{v:.6g}" for k, v in vals.items()}})
                     log_file.flush()
                 if bar is not None:
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in vals.items() if v}, refresh=False)
+                    post = {k: f"{v:.3g}" for k, v in vals.items() if v}
+                    if validator is not None:
+                        post["style_d"] = f"{val_style:.3f}"
+                    if cfg.minutes:
+                        post["left"] = f"{max(0.0, cfg.minutes - elapsed() / 60):.1f}min"
+                    bar.set_postfix(post, refresh=False)
                     bar.update(1)
-                if step % cfg.sample_every == 0 or step == cfg.steps:
+                if step % cfg.sample_every == 0 or last:
                     _write_sample(model, sample_batch, out / "samples" / f"step_{step:06d}.png", dev)
-                if step % cfg.checkpoint_every == 0 and step < cfg.steps:
+                if step % cfg.checkpoint_every == 0 and not last:
                     save(step)
+            if last:
+                break
     except KeyboardInterrupt:
         save(step)  # Ctrl-C: keep the work done so far, then stop
         if bar is not None:
@@ -358,6 +394,58 @@ def train(
         dist.barrier()
         dist.destroy_process_group()
     return out / MODEL
+
+
+def _shared(value: float, world: int) -> float:
+    """Rank 0's ``value`` on every rank (time-budgeted runs: all ranks follow rank 0's clock)."""
+    if world == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    dist.broadcast(t, 0)
+    return float(t)
+
+
+def _open_log(path: Path, start: int):
+    """Open ``log.csv`` for appending rows of :data:`LOG_COLUMNS` from step ``start + 1``.
+
+    A resumed run keeps the rows up to its checkpoint's step and drops later ones
+    (written after that checkpoint by the interrupted run), so no step appears twice.
+    Older logs keep their own columns.
+    """
+    columns: list[str] = list(LOG_COLUMNS)
+    rows: list[dict] = []
+    if start > 0 and path.exists():
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            columns = list(reader.fieldnames or LOG_COLUMNS)
+            rows = [r for r in reader if r.get("step", "").isdigit() and int(r["step"]) <= start]
+    f = open(path, "w", newline="")
+    writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    f.flush()
+    return f, writer
+
+
+class Validator:
+    """Style distance (:class:`~vidstyle.eval.metrics.StyleReference`) of the model's output
+    on one fixed validation crop: the number the progress line shows every ``val_every`` steps."""
+
+    def __init__(self, cfg: TrainConfig, style: torch.Tensor, image: torch.Tensor, losses: Losses,
+                 dev: torch.device):
+        from vidstyle.eval.metrics import StyleReference
+
+        vgg = losses.vgg if losses.perceptual else VGG19(last_layer="relu4_3").to(dev)
+        self.reference = StyleReference(vgg, style, STYLE_LAYERS)
+        self.image = image.to(dev)  # (1, 3, H, W)
+
+    @torch.no_grad()
+    def __call__(self, model: ReCoNet) -> float:
+        was_training = model.training
+        model.eval()
+        d = self.reference.distance(model(self.image).float())
+        model.train(was_training)
+        return d
 
 
 def weights_digest(model: torch.nn.Module) -> str:

@@ -1,0 +1,140 @@
+"""What users tune in training: warm starts (--init), time budgets (--minutes), loss
+weights, the style scale, the validation style distance, and logs that survive a resume."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from vidstyle.cli import main
+from vidstyle.errors import VidstyleError
+from vidstyle.models import ReCoNet, load_checkpoint, save_checkpoint
+from vidstyle.training import LossWeights, preset_config
+from vidstyle.training.loop import CHECKPOINT, LOG, MODEL, train
+
+
+@pytest.fixture(scope="module")
+def photos(shared_data: Path) -> str:
+    return str(shared_data / "photos" / "kodak24")
+
+
+@pytest.fixture(scope="module")
+def style(shared_data: Path) -> str:
+    return str(shared_data / "styles" / "candy.jpg")
+
+
+def _cfg(style, photos, **kw):
+    return preset_config("debug", style=style, data=(f"photos:{photos}",), **kw)
+
+
+def _rows(run: Path) -> list[dict[str, str]]:
+    with open(run / LOG, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _init_model(tmp_path: Path, config=None) -> Path:
+    torch.manual_seed(123)
+    net = ReCoNet(config or preset_config("debug").model)
+    path = tmp_path / "init.pt"
+    save_checkpoint(path, net)
+    return path
+
+
+def test_scaled_weights_keep_the_temporal_ratio():
+    w = LossWeights(temporal_feature=50.0, temporal_output=5000.0)
+    s = w.scaled(style=3e-5, temporal=25000.0)
+    assert s.style == 3e-5 and s.content == w.content and s.tv == w.tv
+    assert s.temporal_output == 25000.0 and s.temporal_feature == pytest.approx(250.0)
+    assert w.scaled() == w
+    # A preset without temporal terms gets only the output term.
+    assert LossWeights().scaled(temporal=10.0).temporal_feature == 0.0
+
+
+def test_init_starts_from_the_given_weights(tmp_path, style, photos):
+    init = _init_model(tmp_path)
+    # Zero learning rate: the run must end exactly where it started, at the init weights.
+    train(_cfg(style, photos, steps=2, init=str(init), lr=0.0, lr_final=0.0), tmp_path / "run",
+          device="cpu", progress=False)
+    a = load_checkpoint(init)[0].state_dict()
+    b = load_checkpoint(tmp_path / "run" / MODEL)[0].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # Without init the same run starts elsewhere.
+    train(_cfg(style, photos, steps=2, lr=0.0, lr_final=0.0), tmp_path / "scratch", device="cpu",
+          progress=False)
+    c = load_checkpoint(tmp_path / "scratch" / MODEL)[0].state_dict()
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_init_with_another_network_is_refused_before_writing(tmp_path, style, photos):
+    init = _init_model(tmp_path, replace(preset_config("debug").model, widths=(8, 16, 24)))
+    with pytest.raises(VidstyleError, match="different network"):
+        train(_cfg(style, photos, init=str(init)), tmp_path / "run", device="cpu", progress=False)
+    with pytest.raises(VidstyleError, match="not found"):
+        train(_cfg(style, photos, init=str(tmp_path / "missing.pt")), tmp_path / "run",
+              device="cpu", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_minutes_budget_ends_the_run_and_spans_the_schedule(tmp_path, style, photos):
+    out = tmp_path / "run"
+    cfg = _cfg(style, photos, minutes=0.05, steps=1, lr=1e-3, lr_final=1e-5, log_every=1)
+    train(cfg, out, device="cpu", progress=False)
+    rows = _rows(out)
+    steps = [int(r["step"]) for r in rows]
+    assert steps[-1] > 1  # ``steps`` does not stop a time-budgeted run
+    assert float(rows[-1]["seconds"]) >= 3.0  # ... the budget (0.05 min) does
+    lrs = [float(r["lr"]) for r in rows]
+    assert lrs[0] > lrs[-1] and lrs == sorted(lrs, reverse=True)
+    meta = load_checkpoint(out / MODEL)[1]["meta"]
+    assert meta["steps"] == steps[-1] and meta["train_config"]["minutes"] == 0.05
+
+
+def test_validation_style_distance_is_logged(tmp_path, style, photos):
+    out = tmp_path / "run"
+    train(_cfg(style, photos, steps=4, val_every=2), out, device="cpu", progress=False)
+    vals = {int(r["step"]): r["val_style"] for r in _rows(out)}
+    assert vals[1] == "" and vals[3] == ""
+    assert 0.0 < float(vals[2]) < 5.0 and 0.0 < float(vals[4]) < 5.0
+
+
+def test_resume_drops_log_rows_after_the_checkpoint(tmp_path, style, photos):
+    out = tmp_path / "run"
+    train(_cfg(style, photos, steps=4, checkpoint_every=2), out, device="cpu", progress=False)
+    # Roll the training state back to step 2, as if the run had died after writing rows 3-4.
+    ckpt = torch.load(out / CHECKPOINT, weights_only=True)
+    assert ckpt["train_state"]["step"] == 4
+    ckpt["train_state"]["step"] = 2
+    torch.save(ckpt, out / CHECKPOINT)
+    train(_cfg(style, photos, steps=6), out, device="cpu", resume=True, progress=False)
+    assert [int(r["step"]) for r in _rows(out)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_cli_train_flags_reach_the_config(tmp_path, style, photos):
+    init = _init_model(tmp_path)
+    out = tmp_path / "run"
+    rc = main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+               "-o", str(out), "--steps", "2", "--device", "cpu", "-q", "--init", str(init),
+               "--content-weight", "2e-4", "--style-weight", "3e-5", "--tv-weight", "0.5",
+               "--temporal-weight", "100", "--style-size", "48", "--val-every", "1"])
+    assert rc == 0
+    tc = load_checkpoint(out / MODEL)[1]["meta"]["train_config"]
+    w = tc["weights"]
+    assert (w["content"], w["style"], w["tv"], w["temporal_output"]) == (2e-4, 3e-5, 0.5, 100.0)
+    assert w["temporal_feature"] == pytest.approx(1.0)  # the reconet ratio 50:5000
+    assert tc["style_size"] == 48 and tc["init"] == str(init) and tc["val_every"] == 1
+
+
+def test_cli_init_refuses_architecture_flags(tmp_path, style, photos, capsys):
+    init = _init_model(tmp_path)
+    rc = main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+               "-o", str(tmp_path / "r"), "--init", str(init), "--model-size", "lite"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "--init" in err[0]
+    with pytest.raises(SystemExit) as e:  # argparse: usage and the reason, exit 2
+        main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+              "-o", str(tmp_path / "r"), "--minutes", "0"])
+    assert e.value.code == 2 and "must be a finite number > 0" in capsys.readouterr().err
