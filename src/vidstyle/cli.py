@@ -333,6 +333,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- app
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from vidstyle.app import AppConfig, start_app
+
+    config = AppConfig(host=args.host, port=args.port, share_folder=args.share_folder,
+                       styles_dir=Path(args.styles_dir), max_upload_mb=args.max_upload_mb)
+    app = start_app(config)
+    try:
+        print(f"vidstyle app: {app.url} (Ctrl-C stops it; own styles go to {config.styles_dir})")
+        app.block()
+    finally:
+        app.close()
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -490,6 +507,19 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--max-size", type=_positive_int)
     f.add_argument("--overwrite", action="store_true")
     f.set_defaults(func=cmd_flow)
+
+    a = sub.add_parser("app", help="a local web page to stylize videos, photos and the webcam "
+                                   '(needs pip install "vidstyle[app]")')
+    a.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this computer only)")
+    a.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    a.add_argument("--share-folder", type=Path, metavar="DIR",
+                   help="offer the videos and photos of DIR on the page (read only)")
+    a.add_argument("--styles-dir", default="vidstyle-styles",
+                   help="where styles trained on the page are kept (default vidstyle-styles)")
+    a.add_argument("--max-upload-mb", type=_positive_int, default=500,
+                   help="refuse larger uploads (default 500)")
+    a.set_defaults(func=cmd_app)
     return p
 
 
