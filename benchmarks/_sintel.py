@@ -58,3 +58,26 @@ class SintelBench:
             res["style"] = sum(ref.distances(outs)) / len(outs)
             res["content"] = sum(content_distances(outs, ins, self.vgg)) / len(outs)
         return res
+
+
+def look_inputs(bench: SintelBench) -> list[torch.Tensor]:
+    """The two full-size inputs whose 1:1 crops show a model's strokes (as in
+    ``shared/reference/look.png``): a Sintel frame at 1024x436 and the Tuebingen photo
+    at 1024x768."""
+    market = next(d for p, d in zip(bench.pairs, bench.loaded) if p.name.startswith("market_5"))
+    photo = load_image(DATA / "photos" / "style_transfer_content" / "tubingen.jpg", max_size=1024)
+    return [market["frame1"], photo]
+
+
+LOOK_CROPS = ((90, 256), (380, 384))  # (top, left) of the 256x512 crop in each look input
+
+
+@torch.no_grad()
+def look_strip(fn: Callable[[torch.Tensor], torch.Tensor], inputs: list[torch.Tensor]) -> torch.Tensor:
+    """``fn``'s outputs on the look inputs, cropped 256x512 at full size, side by side:
+    ``(1, 3, 256, 1024)``."""
+    crops = []
+    for x, (top, left) in zip(inputs, LOOK_CROPS):
+        y = fn(x).clamp(0, 1)
+        crops.append(y[..., top: top + 256, left: left + 512])
+    return torch.cat(crops, dim=-1)

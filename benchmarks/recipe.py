@@ -23,10 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from _sintel import DATA, REPO, STYLES, SintelBench
+from _sintel import DATA, REPO, STYLES, SintelBench, look_inputs, look_strip
 
 RUNS = REPO / "runs" / "recipe"
 RESULTS = REPO / "docs" / "recipe_runs.json"
+PICTURES = REPO / "docs" / "recipe"  # one JPEG per run: 1:1 crops of a Sintel frame and a photo
 PHOTOS = f"photos:{DATA / 'photos'}"
 BASE = ["--data", PHOTOS, "--size", "256", "--batch-size", "1", "--workers", "1", "--val-every", "50"]
 
@@ -36,6 +37,10 @@ EXPERIMENTS: dict[str, tuple[str, str, list[str]]] = {
         "candy", "warm start from bundled candy; style image at 512 px; style x5, temporal x5",
         ["--init", "candy", "--style-size", "512", "--style-weight", "5e-5",
          "--temporal-weight", "25000", "--lr", "1e-3", "--steps", "200"]),
+    "warm-s512-t15": (
+        "candy", "as warm-s512-t5 with temporal x15",
+        ["--init", "candy", "--style-size", "512", "--style-weight", "5e-5",
+         "--temporal-weight", "75000", "--lr", "1e-3", "--steps", "200"]),
     "warm-s512-t5-tv": (
         "candy", "as warm-s512-t5 with TV weight x10",
         ["--init", "candy", "--style-size", "512", "--style-weight", "5e-5",
@@ -65,6 +70,9 @@ def measure(name: str, bench: SintelBench) -> dict:
     model, ckpt = load_checkpoint(RUNS / name / "model.pt")
     with torch.no_grad():
         r = bench.measure(model, STYLES / STYLE_FILE[style])
+        strip = look_strip(model, look_inputs(bench))
+    PICTURES.mkdir(exist_ok=True)
+    save_jpeg(strip, PICTURES / f"{name}.jpg")
     meta = ckpt["meta"]
     return {"name": name, "style": style, "what": EXPERIMENTS[name][1],
             "args": EXPERIMENTS[name][2], "e_stab": round(r["e_stab"], 4),
@@ -80,11 +88,20 @@ STYLE_FILE = {"candy": "candy.jpg", "mosaic": "mosaic.jpg", "udnie": "picabia_ud
               "the_scream": "munch_the_scream.jpg"}
 
 
+def save_jpeg(x, path: Path) -> None:
+    from PIL import Image
+
+    arr = (x[0].permute(1, 2, 0).clamp(0, 1) * 255 + 0.5).byte().numpy()
+    Image.fromarray(arr).save(path, quality=90)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="+", choices=sorted(EXPERIMENTS))
     ap.add_argument("--force", action="store_true", help="rerun experiments that have a model")
     ap.add_argument("--report", action="store_true", help="only rewrite the report")
+    ap.add_argument("--remeasure", action="store_true",
+                    help="measure the trained models again (figures and pictures), train nothing")
     args = ap.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     if not args.report:
@@ -93,9 +110,13 @@ def main() -> None:
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
         bench = None
         for name in args.only or EXPERIMENTS:
-            if name in results and not args.force and not args.only:
+            if args.remeasure:
+                if not (RUNS / name / "model.pt").is_file():
+                    continue
+            elif name in results and not args.force and not args.only:
                 continue
-            run(name, args.force)
+            else:
+                run(name, args.force)
             bench = bench or SintelBench()
             results[name] = measure(name, bench)
             print(json.dumps(results[name]), flush=True)
