@@ -79,7 +79,16 @@ def test_init_with_another_network_is_refused_before_writing(tmp_path, style, ph
     assert not (tmp_path / "run").exists()
 
 
-def test_minutes_budget_ends_the_run_and_spans_the_schedule(tmp_path, style, photos):
+def test_minutes_budget_ends_the_run_and_spans_the_schedule(tmp_path, style, photos, monkeypatch):
+    import vidstyle.training.loop as loop
+
+    clock = {"t": 0.0}
+
+    def fake_clock() -> float:  # every reading of the clock advances it by 0.25 s
+        clock["t"] += 0.25
+        return clock["t"]
+
+    monkeypatch.setattr(loop.time, "perf_counter", fake_clock)
     out = tmp_path / "run"
     cfg = _cfg(style, photos, minutes=0.05, steps=1, lr=1e-3, lr_final=1e-5, log_every=1)
     train(cfg, out, device="cpu", progress=False)
@@ -87,6 +96,7 @@ def test_minutes_budget_ends_the_run_and_spans_the_schedule(tmp_path, style, pho
     steps = [int(r["step"]) for r in rows]
     assert steps[-1] > 1  # ``steps`` does not stop a time-budgeted run
     assert float(rows[-1]["seconds"]) >= 3.0  # ... the budget (0.05 min) does
+    assert float(rows[-2]["seconds"]) < 3.0  # ... at the first step past it
     lrs = [float(r["lr"]) for r in rows]
     assert lrs[0] > lrs[-1] and lrs == sorted(lrs, reverse=True)
     meta = load_checkpoint(out / MODEL)[1]["meta"]
@@ -95,7 +105,12 @@ def test_minutes_budget_ends_the_run_and_spans_the_schedule(tmp_path, style, pho
 
 def test_validation_style_distance_is_logged(tmp_path, style, photos):
     out = tmp_path / "run"
-    train(_cfg(style, photos, steps=4, val_every=2), out, device="cpu", progress=False)
+    train(_cfg(style, photos, steps=4, val_every=2, snapshot_every=3), out, device="cpu",
+          progress=False)
+    snaps = sorted(p.name for p in (out / "snapshots").iterdir())
+    assert snaps == ["step_000003.pt"]
+    model, ckpt = load_checkpoint(out / "snapshots" / snaps[0])
+    assert ckpt["meta"]["steps"] == 3 and "train_state" not in ckpt
     vals = {int(r["step"]): r["val_style"] for r in _rows(out)}
     assert vals[1] == "" and vals[3] == ""
     assert 0.0 < float(vals[2]) < 5.0 and 0.0 < float(vals[4]) < 5.0

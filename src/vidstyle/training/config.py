@@ -81,6 +81,7 @@ class TrainConfig:
     log_every: int = 10
     sample_every: int = 100
     checkpoint_every: int = 100
+    snapshot_every: int = 0  # keep an fp16 model every N steps in snapshots/ (0: never), for curves
     num_workers: int = 2
     amp: bool = True  # autocast to fp16 on CUDA (ignored on CPU)
     channels_last: bool = True  # on CUDA

@@ -366,6 +366,10 @@ def train(
                     _write_sample(model, sample_batch, out / "samples" / f"step_{step:06d}.png", dev)
                 if step % cfg.checkpoint_every == 0 and not last:
                     save(step)
+                if cfg.snapshot_every and step % cfg.snapshot_every == 0:
+                    (out / "snapshots").mkdir(exist_ok=True)
+                    save_checkpoint(out / "snapshots" / f"step_{step:06d}.pt", model,
+                                    meta=_meta(cfg, step, meta, elapsed()), half=True)
             if last:
                 break
     except KeyboardInterrupt:
