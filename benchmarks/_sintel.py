@@ -81,3 +81,11 @@ def look_strip(fn: Callable[[torch.Tensor], torch.Tensor], inputs: list[torch.Te
         y = fn(x).clamp(0, 1)
         crops.append(y[..., top: top + 256, left: left + 512])
     return torch.cat(crops, dim=-1)
+
+
+def save_jpeg(x: torch.Tensor, path: Path, quality: int = 88) -> None:
+    """Save a ``(1, 3, H, W)`` image in [0, 1] as JPEG (pictures for docs: small files)."""
+    from PIL import Image
+
+    arr = (x[0].permute(1, 2, 0).clamp(0, 1) * 255 + 0.5).byte().numpy()
+    Image.fromarray(arr).save(path, quality=quality)

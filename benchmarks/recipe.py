@@ -21,9 +21,8 @@ import platform
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from _sintel import DATA, REPO, STYLES, SintelBench, look_inputs, look_strip
+from _sintel import DATA, REPO, STYLES, SintelBench, look_inputs, look_strip, save_jpeg
 
 RUNS = REPO / "runs" / "recipe"
 RESULTS = REPO / "docs" / "recipe_runs.json"
@@ -86,13 +85,6 @@ def measure(name: str, bench: SintelBench) -> dict:
 
 STYLE_FILE = {"candy": "candy.jpg", "mosaic": "mosaic.jpg", "udnie": "picabia_udnie.jpg",
               "the_scream": "munch_the_scream.jpg"}
-
-
-def save_jpeg(x, path: Path) -> None:
-    from PIL import Image
-
-    arr = (x[0].permute(1, 2, 0).clamp(0, 1) * 255 + 0.5).byte().numpy()
-    Image.fromarray(arr).save(path, quality=90)
 
 
 def main() -> None:

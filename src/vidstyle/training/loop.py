@@ -197,7 +197,8 @@ def init_model_config(init: str) -> ReCoNetConfig:
 
 
 def _arch(c: ReCoNetConfig) -> str:
-    return f"widths {'/'.join(map(str, c.widths))}, {c.res_blocks} blocks, {c.outer_kernel}x{c.outer_kernel} outer"
+    k = c.outer_kernel
+    return f"widths {'/'.join(map(str, c.widths))}, {c.res_blocks} blocks, {k}x{k} outer"
 
 
 def load_resume_state(cfg: TrainConfig, out_dir: Path) -> tuple[TrainConfig, dict]:

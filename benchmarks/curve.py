@@ -1,0 +1,92 @@
+"""Style distance and e_stab against training minutes: every model kept along a run.
+
+    python benchmarks/curve.py runs/candy.reconet --style candy.jpg [--out docs/recipe_curve]
+
+Measures each ``snapshots/*.pt`` (``vidstyle train --snapshot-every N``), each ``snap_*.pt``
+checkpoint copy, the ``--init`` model the run started from (minute 0) and the final
+``model.pt`` with the bundled-model metric (13 shared Sintel pairs at 1024x436, ground-truth
+flow; benchmarks/_sintel.py). Writes ``OUT.json`` (figures) and ``OUT.png`` (plot); a
+later call with ``--plot-only`` redraws the plot from the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from _sintel import STYLES, SintelBench
+
+
+def models_of(run: Path) -> list[Path]:
+    found = sorted(run.glob("snapshots/*.pt")) + sorted(run.glob("snap_*.pt"))
+    return found + ([run / "model.pt"] if (run / "model.pt").is_file() else [])
+
+
+def measure_run(run: Path, style: str, bench: SintelBench) -> list[dict]:
+    import torch
+
+    from vidstyle.models import load_checkpoint
+    from vidstyle.pretrained import resolve_model
+
+    points = []
+    paths = models_of(run)
+    init = load_checkpoint(paths[-1])[1]["meta"]["train_config"].get("init") if paths else ""
+    todo = ([(Path(resolve_model(init)), 0.0)] if init else []) + [(p, None) for p in paths]
+    for path, minutes in todo:
+        model, ckpt = load_checkpoint(path)
+        meta = ckpt["meta"]
+        with torch.no_grad():
+            r = bench.measure(model, STYLES / style)
+        points.append({
+            "model": str(path), "minutes": minutes if minutes is not None
+            else round(meta["train_seconds"] / 60, 1),
+            "steps": 0 if minutes is not None else meta["steps"],
+            "e_stab": round(r["e_stab"], 4), "style_dist": round(r["style"], 4),
+            "content_dist": round(r["content"], 4)})
+        print(json.dumps(points[-1]), flush=True)
+    return points
+
+
+def plot(curves: dict[str, list[dict]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, pts in curves.items():
+        pts = sorted(pts, key=lambda p: p["minutes"])
+        m = [p["minutes"] for p in pts]
+        a.plot(m, [p["style_dist"] for p in pts], "o-", label=name)
+        b.plot(m, [p["e_stab"] for p in pts], "o-", label=name)
+    a.set(xlabel="training minutes (2 CPU cores)", ylabel="style distance (lower = stronger)")
+    b.set(xlabel="training minutes (2 CPU cores)", ylabel="e_stab (lower = steadier)")
+    a.legend(fontsize=8)
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="*", type=Path)
+    ap.add_argument("--style", nargs="+", default=[], help="style image file (in shared/data/styles), "
+                    "one per run or one for all")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "recipe_curve")
+    ap.add_argument("--plot-only", action="store_true")
+    args = ap.parse_args()
+    js = args.out.with_suffix(".json")
+    curves = json.loads(js.read_text()) if js.is_file() else {}
+    if not args.plot_only:
+        bench = SintelBench()
+        for k, run in enumerate(args.runs):
+            style = args.style[k] if len(args.style) > 1 else args.style[0]
+            curves[run.name] = measure_run(run, style, bench)
+        js.write_text(json.dumps(curves, indent=1) + "\n")
+    plot(curves, args.out.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
