@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vidstyle._checks import check_shape
-from vidstyle.errors import ImageReadError
+from vidstyle.atomic import atomic_write
+from vidstyle.errors import ImageReadError, first_line
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 # Rec. 709 / sRGB relative luminance weights (ReCoNet, Gao et al. 2018, Sec. 3.2).
 LUMINANCE_WEIGHTS = (0.2126, 0.7152, 0.0722)
+
+try:  # littlecms: in every Pillow wheel, but optional when Pillow is built from source
+    from PIL import ImageCms
+
+    _SRGB = ImageCms.createProfile("sRGB")
+except ImportError:
+    ImageCms = None
 
 
 def luminance(x: torch.Tensor) -> torch.Tensor:
@@ -34,15 +42,51 @@ def luminance(x: torch.Tensor) -> torch.Tensor:
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as a ``(H, W, 3)`` uint8 RGB array (grey and RGBA converted)."""
+    """Read an image file as a ``(H, W, 3)`` uint8 sRGB array, the way a viewer shows it.
+
+    * Orientation: the EXIF orientation tag is applied (all eight values), so phone
+      photos come out upright.
+    * Colour: an embedded ICC profile is converted to sRGB; grey, bilevel, palette,
+      CMYK and YCbCr images are converted to RGB.
+    * High bit depth: integer grey (modes ``I;16*`` and ``I``, i.e. 16-bit PNG and
+      TIFF) is taken as 0-65535 and float grey (mode ``F``) as 0-1, both scaled to
+      0-255 (values outside are clipped).
+    * Transparency (RGBA, LA, a palette or grey with a transparent colour) is
+      composited over white, as a viewer shows it on a page: the network works on
+      RGB, so the alpha channel is not kept.
+
+    Only the first frame of an animated or multi-page file is read.
+    """
     p = Path(path)
     if not p.is_file():
         raise ImageReadError(f"image not found: {p}")
     try:
         with Image.open(p) as im:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise ImageReadError(f"cannot read image {p}: {e}") from None
+            return np.asarray(_to_srgb(im), dtype=np.uint8).copy()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        raise ImageReadError(f"cannot read image {p}: {first_line(e)}") from e
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """An opened image -> an upright RGB image (see :func:`read_rgb`)."""
+    im = ImageOps.exif_transpose(im)
+    if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+        a = np.asarray(im).astype(np.float64)
+        a = a * 255.0 if im.mode == "F" else a / 257.0
+        grey = np.clip(np.round(np.nan_to_num(a)), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    if im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    icc = im.info.get("icc_profile")
+    if icc and ImageCms is not None and im.mode in ("RGB", "CMYK", "L"):
+        try:
+            return ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                             _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a damaged profile: the plain conversion below is the best guess
+    return im.convert("RGB")
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -76,22 +120,6 @@ def load_image(path: str | os.PathLike, max_size: int | None = None) -> torch.Te
         size = (max(1, round(w * s)), max(1, round(h * s)))
         rgb = np.array(Image.fromarray(rgb).resize(size, Image.LANCZOS))
     return to_tensor(rgb)
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it
-    over ``path``; on any error the temporary file is removed and ``path`` is
-    untouched."""
-    dst = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_image(x: torch.Tensor | np.ndarray, path: str | os.PathLike) -> None:

@@ -62,7 +62,7 @@ class FrameFolderReader(FrameSource):
         try:
             return read_rgb(path)
         except ImageReadError as e:
-            raise VideoError(str(e)) from None
+            raise VideoError(str(e)) from e
 
     def frames(self) -> Iterator[tuple[np.ndarray, float]]:
         for i, path in enumerate(self.files):
@@ -105,7 +105,7 @@ class FrameFolderWriter:
         try:
             self.path.mkdir(exist_ok=True)
         except OSError as e:
-            raise VideoError(f"cannot create {self.path}: {e.strerror}") from None
+            raise VideoError(f"cannot create {self.path}: {e.strerror}") from e
         if not os.access(self.path, os.W_OK | os.X_OK):
             raise VideoError(f"cannot write frames to {self.path}: the folder is read-only")
         self.names = list(names) if names is not None else []
@@ -121,7 +121,7 @@ class FrameFolderWriter:
         try:
             save_image(rgb, self.path / name)
         except (OSError, ValueError) as e:
-            raise VideoError(f"cannot write {self.path / name}: {e}") from None
+            raise VideoError(f"cannot write {self.path / name}: {e}") from e
         self.frames_written += 1
 
     def close(self) -> None:

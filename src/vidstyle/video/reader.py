@@ -18,6 +18,7 @@ import av
 import numpy as np
 
 from vidstyle.errors import VideoError
+from vidstyle.options import check_option
 
 # Half a microsecond: slack for float round-off when comparing a frame time with
 # the start/end of the requested span.
@@ -40,11 +41,11 @@ def open_input(path: Path):
         raise VideoError(f"cannot read video {path}: the file is empty")
     try:
         return av.open(str(path), "r")
-    except av.error.EOFError:
-        raise VideoError(f"cannot read video {path}: no data (empty or truncated file)") from None
+    except av.error.EOFError as e:
+        raise VideoError(f"cannot read video {path}: no data (empty or truncated file)") from e
     except (av.FFmpegError, OSError, ValueError) as e:
         raise VideoError(f"cannot read video {path}: {av_problem(e)} "
-                         "(not a video file, or a damaged one)") from None
+                         "(not a video file, or a damaged one)") from e
 
 
 def _rotation(frame: av.VideoFrame, stream) -> int:
@@ -92,22 +93,21 @@ class FrameSource:
         """Yield ``(frames, times)``: ``(k, H, W, 3)`` uint8 and ``k`` times, ``k = n``
         except for the last batch, which holds the remaining ``1 <= k <= n`` frames.
 
-        Each batch is a new array (it may be kept); at most one batch is held.
+        Each batch is a new array (it may be kept); at most one batch is held, and it
+        holds only the frames actually read, so a batch size far beyond the clip's
+        length costs nothing.
         """
-        if n < 1:
-            raise ValueError(f"batch size must be >= 1, got {n}")
-        buf: np.ndarray | None = None
+        n = check_option("batch_size", n)
+        frames: list[np.ndarray] = []
         times: list[float] = []
         for rgb, t in self.frames():
-            if buf is None:
-                buf = np.empty((n, *rgb.shape), np.uint8)
-            buf[len(times)] = rgb
+            frames.append(rgb)
             times.append(t)
             if len(times) == n:
-                yield buf, times
-                buf, times = None, []
+                yield np.stack(frames), times
+                frames, times = [], []
         if times:
-            yield buf[: len(times)], times
+            yield np.stack(frames), times
 
     def __enter__(self):
         return self
@@ -156,10 +156,10 @@ class VideoReader(FrameSource):
         self, path: str | os.PathLike, *, start: float | None = None, duration: float | None = None
     ) -> None:
         self.path = Path(path)
-        if start is not None and (not math.isfinite(start) or start < 0):
-            raise VideoError(f"start must be a time >= 0 in seconds, got {start}")
-        if duration is not None and (not math.isfinite(duration) or duration <= 0):
-            raise VideoError(f"duration must be > 0 seconds, got {duration}")
+        if start is not None:
+            start = check_option("start", start)
+        if duration is not None:
+            duration = check_option("duration", duration)
         self.start = float(start or 0.0)
         self.decode_errors = 0
         self.ended_early = False
@@ -173,6 +173,8 @@ class VideoReader(FrameSource):
             rate = v.average_rate or v.guessed_rate or v.base_rate
             self.fps: Fraction = Fraction(rate) if rate else Fraction(25)
             self.has_audio = bool(c.streams.audio)
+            # Audio, subtitles, data, attachments: what VideoWriter(audio_from=...) takes over.
+            self.has_extra_streams = any(s.type != "video" for s in c.streams)
             self.codec = v.codec_context.name
             first = next(self._decode(c, v), None)
             if first is None:
@@ -197,7 +199,7 @@ class VideoReader(FrameSource):
         end = self.start + duration if duration is not None else None
         if total is not None:
             end = total if end is None else min(end, total)
-        self._end = end
+        self.end: float | None = end  # end of the span (exclusive), container clock
         self.duration: float | None = None if end is None else max(0.0, end - self.start)
         if self.frame_count is None and self.duration is not None:
             self.frame_count = round(self.duration * self.fps)
@@ -247,33 +249,52 @@ class VideoReader(FrameSource):
         ``rgb`` is a new ``(height, width, 3)`` uint8 array, ``t`` the presentation
         time in seconds (container clock; frames without a timestamp get the previous
         one plus ``1 / fps``).
+
+        A ``start`` seeks to the key frame before it; where the container's seek
+        misses (lands after ``start``, or on nothing: MPEG-TS, some AVI and FLV
+        files), the file is decoded from its beginning instead.
         """
-        self.decode_errors = 0
-        self.ended_early = False
+        seek = self.start > 0
+        while True:
+            self.decode_errors = 0
+            self.ended_early = False
+            missed = yield from self._frames_of_span(seek)
+            if not missed:
+                return
+            seek = False
+
+    def _frames_of_span(self, seek: bool):
+        """One pass of :meth:`frames`; returns True, having yielded nothing, when a
+        seek missed and the caller must decode from the beginning."""
         with open_input(self.path) as c:
             v = c.streams.video[0]
             v.thread_type = "AUTO"
-            if self.start > 0:
+            if seek:
                 try:
                     target = int((self.start + self._origin) / v.time_base)
                     c.seek(target, stream=v, backward=True, any_frame=False)
                 except (av.FFmpegError, OverflowError):
-                    pass  # not seekable: decode from the beginning and skip
+                    return True
             t_prev = None
             for frame in self._decode(c, v):
                 if frame.pts is not None:
                     t = float(frame.pts * frame.time_base) - self._origin
                 else:
                     t = 0.0 if t_prev is None else t_prev + 1.0 / float(self.fps)
+                if seek and t_prev is None and t > self.start + _EPS:
+                    return True  # landed after start: frames before it were skipped
                 t_prev = t
                 if t < self.start - _EPS:
                     continue
-                if self._end is not None and t >= self._end - _EPS:
-                    return
+                if self.end is not None and t >= self.end - _EPS:
+                    return False
                 yield self._to_rgb(frame), t
-            if self._end is not None and t_prev is not None:
+            if seek and t_prev is None:
+                return True  # the seek landed on nothing
+            if self.end is not None and t_prev is not None:
                 slack = max(0.5, 3 / float(self.fps))
-                self.ended_early = t_prev + slack < self._end
+                self.ended_early = t_prev + slack < self.end
+            return False
 
 
 def probe(path: str | os.PathLike) -> dict:
