@@ -286,19 +286,33 @@ def _photos(folder: Path, n: int, side: int) -> list[Path]:
     return out
 
 
-def test_a_training_runs_in_the_background_and_joins_the_gallery(tmp_path):
+@pytest.fixture()
+def trainers():
+    """Makes :class:`Trainer` objects and stops their processes at the end, pass or fail."""
+    made: list[Trainer] = []
+
+    def make(*args, **kwargs) -> Trainer:
+        made.append(Trainer(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for t in made:
+        t.stop()
+
+
+def test_a_training_runs_in_the_background_and_joins_the_gallery(trainers, tmp_path):
     painting = tmp_path / "red.png"
     Image.fromarray(np.random.default_rng(2).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(painting)
     photos = _photos(tmp_path / "photos", 3, 48)
     styles = tmp_path / "styles"
-    trainer = Trainer(styles, default_data=[])
+    trainer = trainers(styles)
     assert trainer.status().line() == "No training started yet."
     recipe = TrainRecipe(steps=2, size=32, preset="debug")
     first = trainer.start("red", painting, photos, recipe)
-    assert first.state == "running" and first.line().startswith("Training red: step 0 of 2")
+    assert first.state == "running" and first.line().startswith("Training red: step 0 of 2 (preparing")
     with pytest.raises(VidstyleError, match=r"a training is running \(red\)"):
         trainer.start("blue", painting, photos, recipe)
-    done = trainer.wait(300)
+    done = trainer.wait(900)  # seconds on an idle machine; minutes on a busy one
     assert done.state == "done", (styles / "red" / "train.log").read_text()[-1500:]
     assert done.line().startswith("red is ready (2 steps")
     assert done.samples and all(p.is_file() for p in done.samples)
@@ -308,12 +322,14 @@ def test_a_training_runs_in_the_background_and_joins_the_gallery(tmp_path):
     # Photos smaller than the crop are refused at once, before any process starts.
     with pytest.raises(UploadError, match=r"photo p0.png is 24x16: photos must be at least 32x32"):
         trainer.start("tiny", painting, _photos(tmp_path / "small", 1, 16), recipe)
-    # A training that fails: its own one-line error comes back.
-    broken = Trainer(styles, default_data=[f"photos:{tmp_path / 'missing'}"])
-    broken.start("broken", painting, [], recipe)
-    failed = broken.wait(300)
+    with pytest.raises(UploadError, match="give some photos to learn from"):
+        trainer.start("nophotos", painting)
+    # A training that fails (here: a preset vidstyle train does not know): its one-line error comes back.
+    broken = trainers(styles, default_photos=photos)
+    broken.start("broken", painting, recipe=TrainRecipe(steps=2, size=32, preset="bogus"))
+    failed = broken.wait(900)
     assert failed.state == "failed" and failed.line().startswith("Training broken failed: ")
-    assert "\n" not in failed.message and "missing" in failed.message
+    assert "\n" not in failed.message and "bogus" in failed.message
     assert [s.name for s in trained_gallery(styles)] == ["red"]
 
 

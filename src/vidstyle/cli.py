@@ -1,26 +1,37 @@
 """The ``vidstyle`` command line: a thin layer over the library.
 
-Every command is testable through :func:`main` (``main(["stylize", ...])``)
-and exits non-zero with one readable line on bad input (``--debug`` shows the
-traceback).
+Every command is testable through :func:`main` (``main(["stylize", ...])``).
+Exit codes: 0 success; 1 an error with one readable line on stderr (vidstyle's
+own errors, including the ``ValueError`` of its config checks, OS errors,
+running out of memory; ``--debug`` shows the traceback with its causes); 2 a
+malformed command line (one line); 130 Ctrl-C; 143 SIGTERM, which unwinds like
+Ctrl-C so that no temporary file is left. Any other exception is a bug and keeps
+its traceback. Warnings are one line each.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from vidstyle import __version__
 from vidstyle.backends import BACKENDS
-from vidstyle.errors import VidstyleError
-from vidstyle.pretrained import MODEL_SIZES
+from vidstyle.errors import OptionError, OutputExistsError, VidstyleError, first_line
+from vidstyle.options import parse_option
+from vidstyle.pretrained import MODEL_SIZES, StyleImageError
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 def _positive_int(s: str) -> int:
@@ -44,6 +55,20 @@ def _positive_float(s: str) -> float:
     return v
 
 
+def _option(name: str):
+    """An argparse ``type`` that reads option ``name`` by the rule the Python API
+    applies (:func:`vidstyle.options.check_option`)."""
+
+    def parse(text: str) -> int | float:
+        try:
+            return parse_option(name, text)
+        except OptionError as e:
+            raise argparse.ArgumentTypeError(e.problem) from e
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
+
+
 # ----------------------------------------------------------------------------- stylize
 
 
@@ -55,7 +80,8 @@ def _style_and_backend(args: argparse.Namespace) -> tuple[str, str]:
     from vidstyle.pretrained import sized_style
 
     if args.method not in METHODS:
-        raise VidstyleError(f"unknown method {args.method!r}; choose from {', '.join(METHODS)}")
+        raise VidstyleError(f"unknown method {args.method!r}; choose from {', '.join(METHODS)}",
+                            option="method")
     style = sized_style(args.style, args.model_size, args.method)
     backend = choose_backend(args.method, args.device, style) if args.backend == "auto" else args.backend
     if args.threads and backend == "torch":
@@ -77,13 +103,13 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if not src.exists():
         raise VidstyleError(f"input not found: {src}")
     style, backend = _style_and_backend(args)
+    dst = Path(args.output) if args.output else default_output(src, style_tag(style))
     ruder = {k: v for k, v in (("iterations", args.ruder_iters), ("max_size", args.ruder_size),
                                ("temporal_weight", args.ruder_temporal)) if v is not None}
     progress = None if args.quiet or args.method != "ruder" else _RuderProgress()
     stylizer = make_stylizer(style, args.method, device=args.device, half=args.half,
                              backend=backend, threads=args.threads, ruder_options=ruder,
                              ruder_progress=progress)
-    dst = Path(args.output) if args.output else default_output(src, style_tag(style))
     report = stylize_path(
         src, dst, stylizer, max_size=args.max_size, batch_size=args.batch_size, crf=args.crf,
         start=args.start, duration=args.duration, overwrite=args.overwrite,
@@ -92,6 +118,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if progress is not None:
         progress.finish()
     msg = f"wrote {report.output} ({report.frames} frame(s), {report.fps:.2f} frames/s)"
+    if not args.output and dst.suffix.lower() != src.suffix.lower() and not src.is_dir():
+        msg += f"; {dst.suffix[1:].upper()}, as vidstyle does not write {src.suffix} files"
     if report.decode_errors:
         msg += f"; {report.decode_errors} damaged packet(s) of the input could not be decoded"
     if report.ended_early:
@@ -150,7 +178,7 @@ def _stylize_webcam(args: argparse.Namespace) -> int:
             print(f"vidstyle: no preview window ({str(e).splitlines()[0]}); writing to a file")
     dst = Path(args.output) if args.output else (None if preview else default_webcam_output(style))
     if dst is not None and dst.exists() and not args.overwrite:
-        raise VidstyleError(f"{dst} exists; pass --overwrite to replace it")
+        raise OutputExistsError(dst)
     source = WebcamSource(args.webcam)
     writer = None
     try:
@@ -353,8 +381,15 @@ def cmd_app(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, ``vidstyle: error: ...``, and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"vidstyle: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="vidstyle", description="Temporally coherent video style transfer."
     )
     p.add_argument("--version", action="version", version=f"vidstyle {__version__}")
@@ -363,11 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stylize", help="stylize a video, an image or a folder of frames")
     s.add_argument("input", nargs="?", help="video file, image, or folder of PNG/JPG frames")
-    s.add_argument("--ruder-iters", type=_positive_int, help="ruder: iterations per frame")
-    s.add_argument("--ruder-size", type=_positive_int, help="ruder: working long side (default 256)")
-    s.add_argument("--ruder-temporal", type=_nonnegative_float,
+    s.add_argument("--ruder-iters", type=_option("ruder_iters"), help="ruder: iterations per frame")
+    s.add_argument("--ruder-size", type=_option("ruder_size"),
+                   help="ruder: working long side (default 256)")
+    s.add_argument("--ruder-temporal", type=_option("ruder_temporal"),
                    help="ruder: weight of the temporal loss (default 3000)")
-    s.add_argument("--webcam", type=int, metavar="N",
+    s.add_argument("--webcam", type=_option("webcam"), metavar="N",
                    help="live from camera N: a window (keys 1-9/n/p switch style, q quits) "
                         "when a display exists, and/or -o FILE")
     s.add_argument("--no-window", action="store_true", help="webcam: no preview window")
@@ -380,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", default="reconet",
                    help="reconet (default), per-frame, huang, chen (flow-guided feature "
                         "blending), ruder (optimisation; -s must be a style image)")
-    s.add_argument("--max-size", type=_positive_int, help="scale the long side down to this")
+    s.add_argument("--max-size", type=_option("max_size"), help="scale the long side down to this")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--half", action="store_true", help="fp16 inference (CUDA)")
     s.add_argument("--backend", choices=BACKENDS, default="auto",
@@ -389,12 +425,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "torch; "
                         "torch on CUDA and for chen/ruder. torch: PyTorch eager. onnx: "
                         "onnxruntime (-s may then be a .onnx file)")
-    s.add_argument("--threads", type=_positive_int,
+    s.add_argument("--threads", type=_option("threads"),
                    help="CPU threads (onnx default: physical cores; torch: torch.set_num_threads)")
-    s.add_argument("--batch-size", type=_positive_int, default=4)
-    s.add_argument("--crf", type=int, default=18, help="H.264 quality (0-51, lower is better)")
-    s.add_argument("--start", type=float, help="start time in seconds (videos)")
-    s.add_argument("--duration", type=float, help="seconds to process (videos)")
+    s.add_argument("--batch-size", type=_option("batch_size"), default=4)
+    s.add_argument("--crf", type=_option("crf"), default=18,
+                   help="H.264 quality (0-51, lower is better)")
+    s.add_argument("--start", type=_option("start"), help="start time in seconds (videos)")
+    s.add_argument("--duration", type=_option("duration"), help="seconds to process (videos)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing output")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_stylize)
@@ -405,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--onnx", action="store_true", help="ONNX, dynamic batch/height/width")
     x.add_argument("-o", "--output", required=True, help="output file (.onnx)")
     x.add_argument("--method", default="reconet", help="method of a bundled style name")
-    x.add_argument("--opset", type=int, default=17, help="ONNX opset (13-20, default 17)")
+    x.add_argument("--opset", type=_option("opset"), default=17, help="ONNX opset (13-20, default 17)")
     x.add_argument("--half", action="store_true", help="fp16 weights (for GPU runtimes)")
     x.add_argument("--overwrite", action="store_true", help="replace an existing output")
     x.set_defaults(func=cmd_export)
@@ -523,19 +560,108 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised wherever the program is, so that it unwinds (deleting its
+    temporaries, saving a training checkpoint) exactly as on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigterm(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"vidstyle: warning: {first_line(Warning(str(message)), 300)}", file=sys.stderr)
+
+
+_FLAGS = {"dst": "-o", "style": "-s"}  # keyword arguments whose flag is not --keyword-name
+
+
+def _flag(option: str) -> str:
+    return _FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+def _message(e: VidstyleError, args: argparse.Namespace) -> str:
+    """The library's neutral message with the command line's hint added."""
+    if isinstance(e, OptionError):
+        return f"{_flag(e.option)} {e.problem}"
+    if isinstance(e, StyleImageError):
+        return (f"{e.path} is an image, not a style model: train a model on it with "
+                f"`vidstyle train --style {e.path} --data photos:DIR -o runs/NAME`, or "
+                f"stylize with it directly (slow) with `--method ruder -s {e.path}`")
+    msg = first_line(e, 400)
+    if e.option == "overwrite":
+        return f"{msg}; pass --overwrite to replace it"
+    if e.option == "dst":
+        return msg if getattr(args, "output", None) else f"{msg}; give an output path with -o"
+    if e.option is not None:
+        return f"{msg} ({_flag(e.option)})"
+    return msg
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    torch = sys.modules.get("torch")
+    oom = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
+    return isinstance(e, MemoryError) or (oom is not None and isinstance(e, oom))
+
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _raised_by_vidstyle(e: BaseException) -> bool:
+    """Whether ``e`` was raised by vidstyle's own code (a check of its input, such as
+    a config's ``ValueError``) rather than inside a dependency."""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and _PACKAGE in Path(tb.tb_frame.f_code.co_filename).resolve().parents
+
+
+def _error_line(e: Exception, args: argparse.Namespace) -> str | None:
+    """The one line for an error the user can act on; ``None`` for a bug."""
+    if isinstance(e, VidstyleError):
+        return _message(e, args)
+    if _out_of_memory(e):
+        hint = "; try a smaller --batch-size or --max-size" if args.command == "stylize" else ""
+        return f"out of memory ({first_line(e, 120)}){hint}"
+    if isinstance(e, OSError) or (isinstance(e, ValueError) and _raised_by_vidstyle(e)):
+        return first_line(e, 400)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        with _sigterm_unwinds(), warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings
+            return args.func(args)
+    except Terminated:
+        print("vidstyle: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("vidstyle: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (VidstyleError, OSError, ValueError) as e:
+    except Exception as e:
+        msg = _error_line(e, args)
+        if msg is None:
+            raise  # anything else is a bug: keep its traceback
         if args.debug:
             traceback.print_exc()
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"vidstyle: error: {msg}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -36,6 +36,7 @@ from vidstyle.app.workspace import Workspace
 from vidstyle.demo import demo_clip
 from vidstyle.errors import VidstyleError
 from vidstyle.pretrained import MODEL_SIZES, lite_styles
+from vidstyle.video import open_source
 
 MAX_SIZES = [("original size", 0), ("1280 px", 1280), ("960 px", 960), ("640 px", 640),
              ("480 px", 480), ("320 px", 320)]
@@ -65,7 +66,8 @@ class Handlers:
         inputs = workspace.subfolder("inputs")
         self.demo = Path(shutil.copy(demo_clip(), inputs / "demo.mp4"))
         self.tile_frame = first_frame(inspect_media(self.demo, max_bytes=self.max_bytes))
-        self.trainer = Trainer(config.styles_dir, [f"clip:{self.demo}"])
+        frames = _frames_as_photos(self.demo, workspace.subfolder("demo-frames"))
+        self.trainer = Trainer(config.styles_dir, frames)
         self._tiles: dict[tuple[str, str], np.ndarray] = {}
         self._webcam: dict[str, object] = {}
         self._lock = threading.Lock()
@@ -221,6 +223,20 @@ class Handlers:
         return to_uint8(stylizer(to_tensor(np.ascontiguousarray(rgb))))
 
 
+def _frames_as_photos(video: Path, folder: Path, count: int = 12) -> list[Path]:
+    """``count`` frames spread over ``video``, saved as PNG photos (the default training data)."""
+    from vidstyle.image import save_image
+
+    with open_source(video) as source:
+        frames = [rgb for rgb, _ in source.frames()]
+    picks = np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int)
+    out = []
+    for i in picks:
+        save_image(frames[i], folder / f"frame_{i:04d}.png")
+        out.append(folder / f"frame_{i:04d}.png")
+    return out
+
+
 def _media_outputs(h: Handlers, media: Media, style_name: str, method: str, note: str = ""):
     """What a new input changes: state, info line, input players, cleared results, method note."""
     video = media.kind == "video"
@@ -251,7 +267,7 @@ def build(h: Handlers) -> gr.Blocks:
                     info = gr.Markdown("No input yet.", elem_id="input-info")
                 with gr.Column(scale=3):
                     tiles = gr.Gallery(value=h.tiles(), label="Style (the painting, and the demo clip in it)",
-                                       columns=4, height="auto", allow_preview=False, object_fit="contain",
+                                       columns=4, height=250, allow_preview=False, object_fit="contain",
                                        elem_id="styles")
                     style_md = gr.Markdown(f"Style: **{first.name}**", elem_id="style-name")
                     with gr.Row():
@@ -282,10 +298,11 @@ def build(h: Handlers) -> gr.Blocks:
         with gr.Tab("Your own style"):
             gr.Markdown("Upload a painting: `vidstyle train` learns it in the background (reconet preset, "
                         "128-pixel crops; the lite network takes about 0.4 s a step on 2 CPU cores). "
-                        "Without photos it learns from the demo clip. The style joins the gallery when done.")
+                        "Without photos it learns from frames of the demo clip. The style joins the gallery "
+                        "when done.")
             with gr.Row():
                 painting = gr.Image(type="filepath", image_mode=None, sources=["upload"], label="Painting",
-                                    elem_id="painting")
+                                    height=320, elem_id="painting")
                 photos = gr.File(file_count="multiple", file_types=["image"],
                                  label="Photos to learn from (optional)", elem_id="photos")
             with gr.Row():
@@ -346,7 +363,7 @@ def build(h: Handlers) -> gr.Blocks:
 
         start_btn.click(h.start_training, [painting, photos, own_name, own_size, steps], train_md)
         stop_btn.click(lambda: (h.trainer.stop(), h.trainer.status().line())[1], None, train_md)
-        timer.tick(h.training_status, [names], [train_md, samples, tiles, names], queue=False,
+        timer.tick(h.training_status, [names], [train_md, samples, tiles, names], concurrency_limit=None,
                    show_progress="hidden")
         cam.stream(h.webcam_frame, [cam, cam_style], cam_out, stream_every=0.2, concurrency_limit=1,
                    concurrency_id="webcam", show_progress="hidden")
@@ -387,9 +404,18 @@ def start(config: AppConfig, workspace: Workspace) -> RunningApp:
     handlers = Handlers(config, workspace)
     page = build(handlers)
     allowed = [str(workspace.root), str(Path(config.styles_dir).resolve())]
-    _, url, _ = page.launch(
-        server_name=config.host, server_port=config.port, prevent_thread_lock=True, quiet=True,
-        share=False, ssr_mode=False, mcp_server=False, max_file_size=config.max_upload_mb * MB,
-        allowed_paths=allowed, theme=gr.themes.Default(), enable_monitoring=False,
-    )
+    try:
+        _, url, _ = page.launch(
+            server_name=config.host, server_port=config.port, prevent_thread_lock=True, quiet=True,
+            share=False, ssr_mode=False, mcp_server=False, max_file_size=config.max_upload_mb * MB,
+            allowed_paths=allowed, theme=gr.themes.Default(), enable_monitoring=False,
+        )
+    except ValueError as e:
+        page.close()
+        if "localhost is not accessible" not in str(e):
+            raise
+        # Gradio asks its own server five times, 3 s each, and offers a public share link
+        # when it gets no answer; this app never shares, so say what was seen instead.
+        raise VidstyleError(f"the page did not answer at http://{config.host}:{config.port}/ when it "
+                            "started (a very busy machine, or a proxy set for local addresses?)") from None
     return RunningApp(page, handlers, workspace, url)

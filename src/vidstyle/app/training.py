@@ -2,9 +2,11 @@
 
 :class:`Trainer` starts at most one training at a time, as the command line a
 person would type (``python -m vidstyle.cli train ...``, at a lower CPU priority so
-that the page stays responsive), in ``STYLES_DIR/NAME/``. Progress comes from the
-run's own ``log.csv`` and ``samples/``; when ``model.pt`` appears the style joins
-the gallery (:func:`vidstyle.app.gallery.trained_gallery`).
+that the page stays responsive), in ``STYLES_DIR/NAME/`` with the painting and the
+photos copied there. The photos get synthetic camera motion (``--data photos:``),
+which needs no optical flow to prepare. Progress comes from the run's own
+``log.csv`` and ``samples/``; when ``model.pt`` appears the style joins the gallery
+(:func:`vidstyle.app.gallery.trained_gallery`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,8 +89,9 @@ class TrainStatus:
     name: str = ""
     step: int = 0
     steps: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # training time in the log (to the last logged step)
     samples: list[Path] = field(default_factory=list)
+    wall: float = 0.0  # seconds since the process started
     message: str = ""
 
     def line(self) -> str:
@@ -106,7 +110,7 @@ class TrainStatus:
             left = (self.steps - self.step) * rate
             text += f", {rate:.2f} s a step, about {left / 60:.1f} min left"
         else:
-            text += " (preparing the data and the loss network)"
+            text += f" (preparing the photos and the loss network, {self.wall:.0f} s so far)"
         return text + "."
 
 
@@ -136,22 +140,24 @@ class Trainer:
 
     Args:
         styles_dir: the folder of own styles (created when the first training starts).
-        default_data: ``--data`` specs used when no photos are given (the app passes
-            the bundled demo clip, ``clip:PATH``).
+        default_photos: the photos to learn from when none are given (the app passes
+            frames of the bundled demo clip).
     """
 
-    def __init__(self, styles_dir: str | os.PathLike, default_data: list[str]) -> None:
+    def __init__(self, styles_dir: str | os.PathLike, default_photos: Sequence[Path] = ()) -> None:
         self.styles_dir = Path(styles_dir)
-        self.default_data = default_data
+        self.default_photos = list(default_photos)
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._run: Path | None = None
         self._steps = 0
         self._stopped = False
+        self._t0 = 0.0
 
-    def start(self, name: str, painting: Path, photos: list[Path] = (),
+    def start(self, name: str, painting: Path, photos: Sequence[Path] = (),
               recipe: TrainRecipe = TrainRecipe()) -> TrainStatus:
-        """Start training ``name`` on ``painting``; photos (optional) become the data.
+        """Start training ``name`` on ``painting``, learning from ``photos`` (default: the
+        trainer's ``default_photos``).
 
         Raises :class:`VidstyleError` (one line) if a training is running, the name is
         unusable, or the painting or a photo is not a readable image.
@@ -161,6 +167,9 @@ class Trainer:
                 raise VidstyleError(f"a training is running ({self._run.name}); wait for it or stop it")
             name = check_style_name(name, self.styles_dir)
             _check_image(painting, "the painting")
+            photos = list(photos) or self.default_photos
+            if not photos:
+                raise UploadError("give some photos to learn from")
             for p in photos:
                 h, w = _check_image(p, "a photo")
                 # Training refuses these too, but only after it has started (seconds later).
@@ -176,19 +185,17 @@ class Trainer:
             run.mkdir(parents=True)
             own_painting = run / f"{PAINTING_STEM}{painting.suffix.lower()}"
             shutil.copyfile(painting, own_painting)
-            data = self.default_data
-            if photos:
-                folder = run / "photos"
-                folder.mkdir()
-                for i, p in enumerate(photos):
-                    shutil.copyfile(p, folder / f"{i:04d}{p.suffix.lower()}")
-                data = [f"photos:{folder}"]
+            folder = run / "photos"
+            folder.mkdir()
+            for i, p in enumerate(photos):
+                shutil.copyfile(p, folder / f"{i:04d}{p.suffix.lower()}")
             with open(run / LOG_FILE, "wb") as log:
                 self._proc = subprocess.Popen(
-                    train_argv(own_painting, data, run, recipe), stdout=log, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICE),
+                    train_argv(own_painting, [f"photos:{folder}"], run, recipe), stdout=log,
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICE),
                 )
             self._run, self._steps, self._stopped = run, recipe.steps, False
+            self._t0 = time.monotonic()
         return self.status()
 
     def status(self) -> TrainStatus:
@@ -202,6 +209,7 @@ class Trainer:
                 step=int(row["step"]) if row else 0,
                 seconds=float(row["seconds"]) if row else 0.0,
                 samples=sorted((run / "samples").glob("*.png")),
+                wall=time.monotonic() - self._t0,
             )
             if code is None:
                 s.state = "running"
