@@ -81,9 +81,9 @@ def test_sized_style_maps_bundled_names(bundled):
     (("candy", "lite", "per-frame"), r"no lite per-frame model.*reconet or chen.*candy-lite"),
     (("candy", "lite", "huang"), r"no lite huang model"),
     (("candy", "lite", "ruder"), r"no lite ruder model"),
-    (("m/model.pt", "lite"), r"--model-size applies to bundled style names"),
-    (("model.pt", "lite"), r"--model-size applies to bundled style names"),
-    (("model.onnx", "lite"), r"--model-size applies to bundled style names"),
+    (("m/model.pt", "lite"), r"lite model size applies to bundled style names"),
+    (("model.pt", "lite"), r"lite model size applies to bundled style names"),
+    (("model.onnx", "lite"), r"lite model size applies to bundled style names"),
     (("candy", "medium"), r"unknown model size 'medium'; choose from full, lite"),
 ])
 def test_sized_style_errors(bundled, args, match):
@@ -182,8 +182,8 @@ def test_cli_stylize_lite(bundled, frames_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, expect", [
-    (["-s", "MODEL", "--model-size", "lite"], "--model-size applies to bundled style names"),
-    (["-s", "x.onnx", "--model-size", "lite"], "--model-size applies to bundled style names"),
+    (["-s", "MODEL", "--model-size", "lite"], "lite model size applies to bundled style names"),
+    (["-s", "x.onnx", "--model-size", "lite"], "lite model size applies to bundled style names"),
     (["--method", "per-frame", "--model-size", "lite"], "no lite per-frame model"),
     (["--method", "huang", "--model-size", "lite"], "no lite huang model"),
     (["-s", "mosaic", "--model-size", "lite"], "lite styles: candy"),

@@ -9,6 +9,7 @@ from vidstyle.errors import VidstyleError
 from vidstyle.methods.feedforward import FEEDFORWARD_METHODS, FeedForwardStylizer
 from vidstyle.models.checkpoint import load_checkpoint
 from vidstyle.models.reconet import ReCoNet
+from vidstyle.options import check_option
 from vidstyle.pretrained import resolve_model, sized_style
 
 METHODS = (*FEEDFORWARD_METHODS, "chen", "ruder")
@@ -22,7 +23,8 @@ def load_model(name_or_path: str | os.PathLike, method: str = "reconet", *,
     ``model_size="lite"`` loads the bundled lite model of a style name (``candy`` ->
     ``candy-lite``, see :func:`vidstyle.pretrained.sized_style`)."""
     if method not in FEEDFORWARD_METHODS:
-        raise ValueError(f"load_model: method must be one of {FEEDFORWARD_METHODS}, got {method!r}")
+        raise VidstyleError(f"load_model: method must be one of {', '.join(FEEDFORWARD_METHODS)}, "
+                            f"got {method!r}", option="method")
     model, _ = load_checkpoint(resolve_model(sized_style(name_or_path, model_size, method), method))
     return model
 
@@ -62,9 +64,13 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
     from vidstyle.backends import BACKENDS, choose_backend
 
     if method not in METHODS:
-        raise VidstyleError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+        raise VidstyleError(f"unknown method {method!r}; choose from {', '.join(METHODS)}",
+                            option="method")
     if backend not in BACKENDS:
-        raise VidstyleError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
+        raise VidstyleError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}",
+                            option="backend")
+    if threads is not None:
+        threads = check_option("threads", threads)
     style = sized_style(style, model_size, method)
     if backend == "auto":
         backend = choose_backend(method, device, style)
@@ -73,13 +79,14 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
 
         if method not in FEEDFORWARD_METHODS:
             raise VidstyleError(f"the onnx backend runs {', '.join(FEEDFORWARD_METHODS)}, "
-                                f"not {method}")
+                                f"not {method}", option="backend")
         providers = providers_for(device)
         return OnnxStylizer(style, method=method, threads=threads, providers=providers,
                             half=half and providers[0] == CUDA)
 
     if str(style).lower().endswith(".onnx"):
-        raise VidstyleError(f"{style} is an ONNX model: use the onnx backend (--backend onnx or auto)")
+        raise VidstyleError(f"{style} is an ONNX model: only the onnx backend runs it",
+                            option="backend")
     from vidstyle.training.loop import resolve_device
 
     dev = resolve_device(device)
@@ -97,8 +104,8 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
 
         image = Path(style) if Path(style).suffix.lower() in IMAGE_EXTENSIONS else style_image
         if image is None:
-            raise VidstyleError("the ruder method optimises against a style image: "
-                                "give -s PAINTING.jpg (or --style-image)")
+            raise VidstyleError("the ruder method optimises against a style image: give an "
+                                "image file as the style", option="style")
         config = replace(RuderConfig(), **(ruder_options or {}))
         return RuderStylizer(load_image(image), config, dev, flow_fn=flow_fn,
                              progress=ruder_progress)
@@ -129,6 +136,9 @@ def stylize_video(
     from vidstyle.pipeline import default_output, style_tag, stylize_path
 
     src = Path(src)
+    for name in ("max_size", "batch_size", "crf", "start", "duration"):
+        if options.get(name) is not None:  # before the model is built, not after
+            check_option(name, options[name])
     style = sized_style(style, model_size, method) if method in METHODS else style
     stylizer = make_stylizer(style, method, device=device, half=half, backend=backend)
     out = Path(dst) if dst is not None else default_output(src, style_tag(style))

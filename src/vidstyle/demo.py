@@ -51,7 +51,7 @@ def run_demo(out_dir: str | os.PathLike, style: str = "candy", *, device: str = 
         "strip": out / "demo.strip.png",
     }
     if not overwrite and any(p.exists() for p in files.values()):
-        raise VidstyleError(f"{out} already holds demo results; pass --overwrite")
+        raise VidstyleError(f"{out} already holds demo results", option="overwrite")
     models = bundled_models()
     methods = [m for m in ("per-frame", "reconet") if (styles[m], m) in models] or ["reconet"]
     stylizers = {m: make_stylizer(styles[m], m, device=device) for m in methods}

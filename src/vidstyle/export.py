@@ -39,17 +39,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidstyle import __version__
-from vidstyle.errors import VidstyleError
-from vidstyle.image import atomic_write
+from vidstyle.atomic import atomic_write, check_name
+from vidstyle.errors import OutputExistsError, VidstyleError
 from vidstyle.models.checkpoint import load_checkpoint
 from vidstyle.models.reconet import ReCoNet
+from vidstyle.options import check_option
 from vidstyle.pretrained import PRETRAINED_DIR, resolve_model
 
 FORMAT = "vidstyle-onnx"
 FORMAT_VERSION = 1  # bump when the graph's inputs, outputs or padding contract change
 INPUT_NAME = "frames"
 OUTPUT_NAME = "stylized"
-MIN_OPSET, MAX_OPSET = 13, 20  # dynamic Pad/Slice need >= 11; 13+ is what is tested
 INSTALL_HINT = "pip install 'vidstyle[onnx]'"
 
 
@@ -87,8 +87,8 @@ class _ExportGraph(nn.Module):
 def _import_onnx():
     try:
         import onnx
-    except ImportError:
-        raise VidstyleError(f"ONNX export needs the onnx package: {INSTALL_HINT}") from None
+    except ImportError as e:
+        raise VidstyleError(f"ONNX export needs the onnx package: {INSTALL_HINT}") from e
     return onnx
 
 
@@ -129,8 +129,7 @@ def onnx_model_bytes(
 ) -> bytes:
     """Export to a checked, serialized ONNX model in memory (see :func:`export_onnx`)."""
     onnx = _import_onnx()
-    if not MIN_OPSET <= opset <= MAX_OPSET:
-        raise VidstyleError(f"opset must be between {MIN_OPSET} and {MAX_OPSET}, got {opset}")
+    opset = check_option("opset", opset)
     src, props = _load(model_or_path, method)
     # Export a CPU copy: never move, cast or re-mode the caller's model.
     model = copy.deepcopy(src).cpu().eval()
@@ -195,11 +194,12 @@ def export_onnx(
     """
     out = Path(dst)
     if out.suffix.lower() != ".onnx":
-        raise VidstyleError(f"ONNX output {out.name} must end in .onnx")
+        raise VidstyleError(f"ONNX output {out.name} must end in .onnx", option="dst")
     if not out.parent.is_dir():
-        raise VidstyleError(f"output folder {out.parent} does not exist")
+        raise VidstyleError(f"output folder {out.parent} does not exist", option="dst")
+    check_name(out)
     if out.exists() and not overwrite:
-        raise VidstyleError(f"{out} exists; pass --overwrite to replace it")
+        raise OutputExistsError(out)
     data = onnx_model_bytes(model_or_path, method=method, opset=opset, half=half)
     atomic_write(out, lambda tmp: Path(tmp).write_bytes(data))
     return out
@@ -226,7 +226,7 @@ def read_onnx_metadata(path: str | os.PathLike) -> dict[str, Any]:
     try:
         proto = onnx.load(str(p), load_external_data=False)
     except Exception as e:  # protobuf decode errors of several types
-        raise VidstyleError(f"{p} is not a readable ONNX model ({type(e).__name__})") from None
+        raise VidstyleError(f"{p} is not a readable ONNX model ({type(e).__name__})") from e
     return decode_metadata({e.key: e.value for e in proto.metadata_props})
 
 

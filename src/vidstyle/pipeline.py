@@ -4,14 +4,13 @@ Frames are read in batches (bounded memory), optionally scaled down
 (``max_size``), stylized, and written with their timestamps; video audio is kept.
 The result appears at the destination only when everything succeeded: videos
 and images are written to a temporary file and renamed, folders are written to
-a temporary sibling folder and renamed.
+a temporary sibling folder whose files are then moved into the destination
+(an existing folder keeps every file this run does not write).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,10 @@ import cv2
 import numpy as np
 import torch
 
-from vidstyle.errors import VidstyleError
+from vidstyle.atomic import check_name, discard, make_temp_dir, replace_file
+from vidstyle.errors import OutputExistsError, VidstyleError
 from vidstyle.image import IMAGE_EXTENSIONS, save_image
+from vidstyle.options import check_option
 from vidstyle.video import CONTAINERS, FrameFolderWriter, VideoWriter, open_source
 from vidstyle.video.reader import VideoReader
 
@@ -62,38 +63,81 @@ def style_tag(style: str | os.PathLike) -> str:
     return Path(style).stem if Path(str(style)).suffix else str(style)
 
 
+DEFAULT_CONTAINER = ".mp4"  # for videos in containers vidstyle does not write (.avi, .ts, .gif)
+
+
 def default_output(src: Path, tag: str) -> Path:
-    """``holiday.mp4`` -> ``holiday.candy.mp4``; ``frames/`` -> ``frames.candy/``."""
-    if src.is_dir():
+    """``holiday.mp4`` -> ``holiday.candy.mp4``; ``frames/`` -> ``frames.candy/``.
+
+    A video in a container vidstyle cannot write (``.avi``, ``.ts``, ``.gif``, ...)
+    gets :data:`DEFAULT_CONTAINER`: ``clip.avi`` -> ``clip.candy.mp4``. A folder named
+    ``.`` or ``..`` is named by its real name (``vidstyle stylize .`` in ``shots/``
+    writes ``../shots.candy/``).
+    """
+    src = Path(src)
+    if src.name in ("", ".", ".."):
+        src = src.resolve()
+        if not src.name:
+            raise VidstyleError(f"cannot name an output after {src}", option="dst")
+    if output_kind(src) == "folder":
         return src.with_name(f"{src.name}.{tag}")
-    return src.with_name(f"{src.stem}.{tag}{src.suffix}")
+    suffix = src.suffix
+    if output_kind(src) == "video" and suffix.lower() not in CONTAINERS:
+        suffix = DEFAULT_CONTAINER
+    return src.with_name(f"{src.stem}.{tag}{suffix}")
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    """Whether ``inner`` is ``outer`` or lies inside it (after resolving links)."""
+    a, b = inner.resolve(), outer.resolve()
+    return a == b or b in a.parents
 
 
 def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
-    """One clear error before any work if ``dst`` cannot or must not be written."""
+    """One clear error before any work if ``dst`` cannot or must not be written.
+
+    Refused: the input itself; a folder output that is, contains or lies inside the
+    input folder; an existing output without ``overwrite``; a missing or read-only
+    folder; a name too long for the file system; an extension that does not fit the
+    input.
+    """
     kind = output_kind(src)
     if dst.resolve() == src.resolve():
-        raise VidstyleError(f"output {dst} is the input; choose another output path")
+        raise VidstyleError(f"output {dst} is the input; choose another output path",
+                            option="dst")
+    if kind == "folder" and _within(dst, src):
+        raise VidstyleError(f"output folder {dst} is inside the input folder {src}; "
+                            "choose an output outside it", option="dst")
+    if kind == "folder" and _within(src, dst):
+        raise VidstyleError(f"output folder {dst} contains the input {src}; "
+                            "choose an output beside it", option="dst")
     if not dst.parent.is_dir():
-        raise VidstyleError(f"output folder {dst.parent} does not exist")
+        raise VidstyleError(f"output folder {dst.parent} does not exist", option="dst")
     if not os.access(dst.parent, os.W_OK | os.X_OK):
-        raise VidstyleError(f"output folder {dst.parent} is not writable")
+        raise VidstyleError(f"output folder {dst.parent} is not writable", option="dst")
+    check_name(dst)
     if dst.exists() and not overwrite:
-        raise VidstyleError(f"{dst} exists; pass --overwrite to replace it")
+        raise OutputExistsError(dst)
     if kind == "video" and dst.suffix.lower() not in CONTAINERS:
         raise VidstyleError(
             f"output {dst.name}: unsupported video extension {dst.suffix!r} "
-            f"(use one of {', '.join(sorted(CONTAINERS))})"
+            f"(use one of {', '.join(sorted(CONTAINERS))})", option="dst"
         )
     if kind == "image" and dst.suffix.lower() not in IMAGE_EXTENSIONS:
-        raise VidstyleError(f"output {dst.name}: an image input needs an image output (.png, .jpg)")
-    if kind == "folder" and dst.exists() and not dst.is_dir():
-        raise VidstyleError(f"output {dst} exists and is not a folder")
+        raise VidstyleError(f"output {dst.name}: an image input needs an image output "
+                            f"({', '.join(IMAGE_EXTENSIONS)})", option="dst")
+    if kind != "folder" and dst.is_dir():
+        raise VidstyleError(f"output {dst} is a folder; give a file name", option="dst")
+    if kind == "folder" and dst.exists():
+        if not dst.is_dir():
+            raise VidstyleError(f"output {dst} exists and is not a folder", option="dst")
+        if not os.access(dst, os.W_OK | os.X_OK):
+            raise VidstyleError(f"output folder {dst} is not writable", option="dst")
 
 
 def scaled_size(w: int, h: int, max_size: int | None) -> tuple[int, int]:
-    """``(w, h)`` scaled down so that the long side is at most ``max_size``."""
-    if not max_size or max(w, h) <= max_size:
+    """``(w, h)`` scaled down so that the long side is at most ``max_size`` (>= 1)."""
+    if max_size is None or max(w, h) <= max_size:
         return w, h
     s = max_size / max(w, h)
     return max(1, round(w * s)), max(1, round(h * s))
@@ -124,28 +168,39 @@ def stylize_path(
     overwrite: bool = False,
     progress: bool = True,
 ) -> StylizeReport:
-    """Stylize ``src`` (video, image or folder of frames) into ``dst``."""
+    """Stylize ``src`` (video, image or folder of frames) into ``dst``.
+
+    Options are checked by :func:`vidstyle.options.check_option`. Nothing at
+    ``dst`` changes unless the whole run succeeds; a folder output only gains or
+    replaces the files of this run (other files in it are kept).
+    """
     src, dst = Path(src), Path(dst)
+    max_size = None if max_size is None else check_option("max_size", max_size)
+    batch_size = check_option("batch_size", batch_size)
+    crf = check_option("crf", crf)
     if not src.exists():
         raise VidstyleError(f"input not found: {src}")
-    if batch_size < 1:
-        raise VidstyleError(f"--batch-size must be at least 1, got {batch_size}")
     check_destination(src, dst, overwrite)
     kind = output_kind(src)
     source = open_source(src, start=start, duration=duration)
     size = scaled_size(source.width, source.height, max_size)
+    if kind == "folder" and dst.is_dir():
+        clash = [n for n in source.names if (dst / n).is_dir()]
+        if clash:
+            raise VidstyleError(f"cannot write frame {clash[0]} into {dst}: a folder has that name")
     stylizer.reset()
 
     tmp_dir = None
     if kind == "video":
+        extra = isinstance(source, VideoReader) and source.has_extra_streams
         writer = VideoWriter(
             dst, fps=source.fps, width=size[0], height=size[1], crf=crf,
-            audio_from=src if source.has_audio else None,
+            audio_from=src if extra else None,
             audio_start=start, audio_duration=duration,
             time_base=getattr(source, "time_base", None),
         )
     elif kind == "folder":
-        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+        tmp_dir = make_temp_dir(dst)
         writer = FrameFolderWriter(tmp_dir, names=source.names)
     else:
         writer = None
@@ -171,12 +226,11 @@ def stylize_path(
                 if bar is not None:
                     bar.update(len(out))
         if n == 0:
-            raise VidstyleError(f"{src}: no frames could be decoded")
+            raise VidstyleError(_no_frames(src, source))
         if writer is not None:
             writer.close()
         if tmp_dir is not None:
-            _replace_dir(tmp_dir, dst)
-            tmp_dir = None
+            _merge_dir(tmp_dir, dst)
     except BaseException:
         if writer is not None and hasattr(writer, "abort"):
             writer.abort()
@@ -185,19 +239,30 @@ def stylize_path(
         if bar is not None:
             bar.close()
         if tmp_dir is not None:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
+            discard(tmp_dir)
     seconds = time.perf_counter() - t0
     errors = source.decode_errors if isinstance(source, VideoReader) else 0
     early = source.ended_early if isinstance(source, VideoReader) else False
     return StylizeReport(n, seconds, dst, errors, early)
 
 
-def _replace_dir(new: Path, dst: Path) -> None:
-    """Move folder ``new`` to ``dst``, replacing an existing ``dst`` only at the end."""
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        os.replace(dst, old)
+def _no_frames(src: Path, source) -> str:
+    """Why a run produced nothing: an empty span names the span."""
+    if isinstance(source, VideoReader) and (source.start > 0 or source.end != source.file_duration):
+        end = f"{source.end:g} s" if source.end is not None else "the end"
+        length = (f" (the video is {source.file_duration:g} s long)"
+                  if source.file_duration is not None else "")
+        return f"{src}: no frame between {source.start:g} s and {end}{length}"
+    return f"{src}: no frames could be decoded"
+
+
+def _merge_dir(new: Path, dst: Path) -> None:
+    """Move the files of folder ``new`` into ``dst``: the whole folder if ``dst`` does
+    not exist, else file by file, each replacing only the file of its own name (and
+    keeping that file's mode); nothing else in ``dst`` is touched."""
+    if not dst.exists():
         os.replace(new, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, dst)
+        return
+    for entry in sorted(os.scandir(new), key=lambda e: e.name):
+        replace_file(entry.path, dst / entry.name)
+    os.rmdir(new)

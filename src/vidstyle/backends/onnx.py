@@ -6,13 +6,16 @@ rule of ``ReCoNet._pad``, and the output cropped back.
 
 Checkpoints are exported on the fly and cached as ``.onnx`` files keyed by the
 checkpoint's SHA-256, in ``$VIDSTYLE_CACHE/onnx`` or ``~/.cache/vidstyle/onnx``
-(``$XDG_CACHE_HOME`` respected).
+(``$XDG_CACHE_HOME`` respected). Where that folder cannot be created or written
+(a read-only home, a bad ``$VIDSTYLE_CACHE``), the export is made in memory for
+this run instead, with one warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import torch.nn.functional as F
 
 from vidstyle import __version__
 from vidstyle._checks import check_image
-from vidstyle.errors import VidstyleError
+from vidstyle.errors import VidstyleError, first_line
 from vidstyle.export import (
     FORMAT,
     FORMAT_VERSION,
@@ -31,6 +34,7 @@ from vidstyle.export import (
     onnx_model_bytes,
 )
 from vidstyle.models.reconet import ReCoNet
+from vidstyle.options import check_option
 from vidstyle.pretrained import resolve_model
 
 CPU = "CPUExecutionProvider"
@@ -40,8 +44,8 @@ CUDA = "CUDAExecutionProvider"
 def _import_ort():
     try:
         import onnxruntime
-    except ImportError:
-        raise VidstyleError(f"the onnx backend needs onnxruntime: {INSTALL_HINT}") from None
+    except ImportError as e:
+        raise VidstyleError(f"the onnx backend needs onnxruntime: {INSTALL_HINT}") from e
     return onnxruntime
 
 
@@ -84,12 +88,10 @@ def providers_for(device: str) -> list[str]:
         return [CUDA, CPU] if CUDA in available else [CPU]
     if device.startswith("cuda"):
         if CUDA not in available:
-            raise VidstyleError(
-                "--device cuda was asked for but onnxruntime has no CUDA provider "
-                "(install onnxruntime-gpu)"
-            )
+            raise VidstyleError("device cuda was asked for but onnxruntime has no CUDA provider "
+                                "(install onnxruntime-gpu)", option="device")
         return [CUDA, CPU]
-    raise VidstyleError(f"unknown device {device!r}: use auto, cpu or cuda")
+    raise VidstyleError(f"unknown device {device!r}: use auto, cpu or cuda", option="device")
 
 
 def _pad_small(x: torch.Tensor, least: int) -> torch.Tensor:
@@ -155,9 +157,7 @@ class OnnxStylizer:
         cache_dir: str | os.PathLike | None = None,
     ):
         ort = _import_ort()
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            raise VidstyleError(f"threads must be a positive integer, got {threads!r}")
-        self.threads = threads or physical_cores()
+        self.threads = physical_cores() if threads is None else check_option("threads", threads)
         providers = list(providers or [CPU])
         missing = [p for p in providers if p not in ort.get_available_providers()]
         if missing:
@@ -188,15 +188,22 @@ class OnnxStylizer:
             try:
                 self.session = session(str(self.path))
             except Exception as e:  # onnxruntime raises several unrelated types
-                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-                raise VidstyleError(f"{self.path} is not a usable ONNX model ({first[:120]})") from None
+                raise VidstyleError(f"{self.path} is not a usable ONNX model ({first_line(e, 120)})") from e
         else:
-            self.path = cached_export(path_or_model, method=method, half=half, cache_dir=cache_dir)
+            src = resolve_model(path_or_model, method)
             try:
-                self.session = session(str(self.path))
-            except Exception:  # a damaged cache file: export again, once
-                export_onnx(resolve_model(path_or_model, method), self.path, half=half, overwrite=True)
-                self.session = session(str(self.path))
+                self.path = cached_export(src, method=method, half=half, cache_dir=cache_dir)
+                try:
+                    self.session = session(str(self.path))
+                except Exception:  # a damaged cache file: export again, once
+                    export_onnx(src, self.path, half=half, overwrite=True)
+                    self.session = session(str(self.path))
+            except OSError as e:  # the cache folder cannot be written: export for this run only
+                folder = Path(cache_dir or default_cache_dir())
+                warnings.warn(f"cannot cache the ONNX export in {folder} ({first_line(e)}); "
+                              "exporting in memory for this run", RuntimeWarning, stacklevel=2)
+                self.path = None
+                self.session = session(onnx_model_bytes(src, method=method, half=half))
 
         self.metadata = decode_metadata(self.session.get_modelmeta().custom_metadata_map)
         if self.metadata.get("format") != FORMAT:

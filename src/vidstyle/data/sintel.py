@@ -166,7 +166,7 @@ def _read_binary_png(path: Path, size: tuple[int, int]) -> torch.Tensor:
         with Image.open(path) as im:
             arr = np.asarray(im.convert("L"))
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise ImageReadError(f"cannot read mask {path}: {e}") from None
+        raise ImageReadError(f"cannot read mask {path}: {e}") from e
     if arr.shape != size:
         raise VidstyleError(
             f"{path}: mask is {arr.shape[1]}x{arr.shape[0]}, frame is {size[1]}x{size[0]}"
@@ -180,7 +180,7 @@ def _image_size(path: Path) -> tuple[int, int]:
         with Image.open(path) as im:
             return im.size
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise ImageReadError(f"cannot read image {path}: {e}") from None
+        raise ImageReadError(f"cannot read image {path}: {e}") from e
 
 
 def load_pair(pair: SintelPair, max_size: int | None = None) -> dict[str, torch.Tensor]:

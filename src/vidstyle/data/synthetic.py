@@ -242,7 +242,7 @@ def _check_photo_sizes(paths: list[Path], size: tuple[int, int]) -> None:
             with Image.open(p) as im:
                 w, h = im.size
         except (UnidentifiedImageError, OSError) as e:
-            raise VidstyleError(f"cannot read photo {p}: {e}") from None
+            raise VidstyleError(f"cannot read photo {p}: {e}") from e
         if min(w, h) < min(hh, ww) or max(w, h) < max(hh, ww):
             small.append((p, w, h))
     if small:
@@ -250,7 +250,7 @@ def _check_photo_sizes(paths: list[Path], size: tuple[int, int]) -> None:
         more = f" (and {len(small) - 1} more)" if len(small) > 1 else ""
         raise VidstyleError(
             f"photo {p} is {w}x{h}, smaller than the {ww}x{hh} training crop{more}; "
-            "use larger photos or a smaller --size"
+            "use larger photos or a smaller crop size", option="size"
         )
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from vidstyle.data.sintel import load_pair, sintel_pairs
-from vidstyle.errors import VidstyleError
+from vidstyle.errors import OptionError, VidstyleError
 from vidstyle.eval.metrics import (
     StyleReference,
     content_distances,
@@ -140,19 +140,19 @@ def compare_methods(
     if unknown:
         raise VidstyleError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(ALL_METHODS)}")
     if flow not in ("gt", "dis"):
-        raise VidstyleError(f"--flow must be gt or dis, got {flow!r}")
+        raise OptionError("flow", f"must be gt or dis, got {flow!r}")
     out = Path(out_dir)
     if not out.parent.is_dir():
         raise VidstyleError(f"output folder {out.parent} does not exist")
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise VidstyleError(f"{out} is not empty; pass --overwrite")
+        raise VidstyleError(f"{out} is not empty", option="overwrite")
     style_img_path = Path(style_image) if style_image else None
     if style_img_path is not None and not style_img_path.is_file():
         raise VidstyleError(f"style image not found: {style_img_path}")
     if style_img_path is None:
-        raise VidstyleError("a style image is needed for the style distance (--style-image)")
+        raise VidstyleError("a style image is needed for the style distance", option="style_image")
     if sintel is None and not clips:
-        raise VidstyleError("nothing to evaluate: give --sintel ROOT and/or --clips")
+        raise VidstyleError("nothing to evaluate: give a Sintel root and/or clips")
     pairs = sintel_pairs(sintel, pass_name, scenes=scenes) if sintel is not None else []
     for c in clips:
         if not Path(c).exists():

@@ -53,7 +53,8 @@ def evaluate_folder(
     by_name = {p.name: p for p in outputs}
     results: dict[str, float | int] = {"frames": len(outputs)}
     if (sintel is None) != (scene is None):
-        raise VidstyleError("--sintel and --scene go together")
+        raise VidstyleError("a Sintel root and a scene go together: give both or neither",
+                            option="scene")
 
     first = load_image(outputs[0], max_size=max_size)
     size = tuple(first.shape[-2:])

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vidstyle.atomic import atomic_write
 from vidstyle.errors import FlowFileError
-from vidstyle.image import atomic_write
 
 FLO_MAGIC = 202021.25  # b"PIEH" read as a little-endian float32
 _HEADER_BYTES = 12

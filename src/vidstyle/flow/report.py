@@ -39,7 +39,7 @@ def flow_report(
         raise VidstyleError(f"output folder {out.parent} does not exist")
     files = {n: out / f"{n}.png" for n in ("flow", "mask", "warped")}
     if not overwrite and any(p.exists() for p in files.values()):
-        raise VidstyleError(f"{out} already holds results; pass --overwrite")
+        raise VidstyleError(f"{out} already holds results", option="overwrite")
     flow = estimate_flow(a, b, method)
     back = estimate_flow(b, a, method)
     mask = occlusion_mask(flow, back)

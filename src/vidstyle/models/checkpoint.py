@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from vidstyle.errors import CheckpointError
-from vidstyle.image import atomic_write
+from vidstyle.atomic import atomic_write
+from vidstyle.errors import CheckpointError, first_line
 from vidstyle.models.reconet import ReCoNet, ReCoNetConfig
 
 FORMAT = "vidstyle-checkpoint"
@@ -72,8 +72,11 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         ckpt = torch.load(p, map_location=map_location, weights_only=True)
     except Exception as e:  # pickle, zip and torch errors of many types
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{p} is not a readable checkpoint ({first[:120]})") from None
+        from vidstyle.pretrained import StyleImageError, is_image_file
+
+        if is_image_file(p):
+            raise StyleImageError(p) from e
+        raise CheckpointError(f"{p} is not a readable checkpoint ({first_line(e, 120)})") from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{p} is not a vidstyle checkpoint")
     if ckpt.get("version", 0) > VERSION:
@@ -99,8 +102,8 @@ def model_from_checkpoint(ckpt: dict, source: str = "checkpoint") -> ReCoNet:
         }
         model.load_state_dict(state)
     except (ValueError, TypeError, RuntimeError) as e:
-        first = str(e).strip().splitlines()[0]
-        raise CheckpointError(f"{source}: weights do not match the stored config ({first[:160]})") from None
+        raise CheckpointError(f"{source}: weights do not match the stored config "
+                              f"({first_line(e, 160)})") from e
     return model
 
 

@@ -70,11 +70,13 @@ def sized_style(style: str | os.PathLike, size: str = "full", method: str = "rec
     have = ", ".join(lite) or "none"
     if method not in LITE_METHODS:
         raise VidstyleError(f"there is no lite {method} model: lite models are ReCoNet networks, for "
-                            f"--method {' or '.join(LITE_METHODS)} (bundled: {have})")
+                            f"method {' or '.join(LITE_METHODS)} (bundled: {have})",
+                            option="method")
     s = str(style)
     if _is_model_file(s):
-        raise VidstyleError(f"--model-size applies to bundled style names, not model files ({s}); "
-                            f"drop --model-size lite, or pass the lite model's file itself")
+        raise VidstyleError(f"the lite model size applies to bundled style names, not to model "
+                            f"files ({s}); use the full size with the lite model's file itself",
+                            option="model_size")
     name = s if is_lite(s) else s + LITE_SUFFIX
     if name in lite:
         return name
@@ -85,13 +87,46 @@ def sized_style(style: str | os.PathLike, size: str = "full", method: str = "rec
                         f"{', '.join(x.removesuffix(LITE_SUFFIX) for x in lite) or 'none'})")
 
 
+class StyleImageError(VidstyleError, ValueError):
+    """A style *image* was given where a model is needed (``-s painting.jpg``)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__(f"{path} is an image, not a style model: train a model on it first, "
+                         "or stylize with it by optimisation (the ruder method)", option="style")
+        self.path = path
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an image file, by its extension or, failing that, its content."""
+    from PIL import Image, UnidentifiedImageError
+
+    from vidstyle.image import IMAGE_EXTENSIONS
+
+    p = Path(path)
+    if p.suffix.lower() in IMAGE_EXTENSIONS:
+        return True
+    if not p.is_file():
+        return False
+
+    try:
+        with Image.open(p):
+            return True
+    except (UnidentifiedImageError, OSError, ValueError):
+        return False
+
+
 def resolve_model(name_or_path: str | os.PathLike, method: str = "reconet") -> Path:
     """A bundled style name (with ``method``) or a path to a ``.pt`` checkpoint -> file path.
 
-    Unknown names get the nearest bundled names suggested.
+    Unknown names get the nearest bundled names suggested; an image file raises
+    :class:`StyleImageError` (a style image needs training or the ruder method).
     """
+    from vidstyle.image import IMAGE_EXTENSIONS
+
     s = str(name_or_path)
     p = Path(s)
+    if p.suffix.lower() in IMAGE_EXTENSIONS:
+        raise StyleImageError(p)
     if p.suffix == ".pt" or os.sep in s or p.exists():
         if not p.is_file():
             raise VidstyleError(f"model file not found: {p}")

@@ -2,9 +2,13 @@
 
 * Video: H.264 yuv420p for .mp4/.m4v/.mov/.mkv (``libx264``; if this FFmpeg lacks
   it, ``libopenh264`` or MPEG-4 Part 2, with a warning), VP9 for .webm (else AV1
-  or VP8). 4:2:0 needs even sizes: an odd width/height is *padded* by repeating
-  the last column/row once, so 321x241 frames come out as 322x242 and no pixel
-  is lost (crop the extra column/row on reading if it matters).
+  or VP8).
+* Size: the file has exactly the frames' size. H.264 4:2:0 cannot code an odd
+  width or height, so odd-sized frames are coded in H.264 4:4:4 (High 4:4:4
+  Predictive profile, exact size, read by FFmpeg-based players such as VLC and
+  mpv, but not by QuickTime, Safari or most hardware decoders); VP9, AV1 and
+  MPEG-4 Part 2 keep odd sizes in 4:2:0. Only ``libopenh264`` (4:2:0 only) pads:
+  the last column/row is repeated once and a warning says so.
 * Colour: frames are converted RGB -> Y'CbCr with BT.709 coefficients, limited
   range, and the stream is tagged so.
 * Timestamps: the time passed to :meth:`VideoWriter.write` is kept (variable
@@ -14,8 +18,13 @@
   packet by packet when the output container accepts their codec, otherwise
   transcoded to AAC (MP4/MOV/MKV) or Opus (WebM); ``audio_start``/``audio_duration``
   cut them to the processed span, to the nearest audio frame (~20-30 ms).
-* Atomicity: everything goes to a hidden temporary file beside the destination,
-  which replaces the destination only when :meth:`VideoWriter.close` succeeds.
+* Subtitles and data streams (timecode, KLV, ...) of ``audio_from`` are copied
+  where the output container can hold them (Matroska takes SubRip/ASS, MP4
+  takes mov_text), cut to the span; the others are dropped with one warning
+  that names them. Attachments (fonts) are not copied (also warned).
+* Atomicity: everything goes to a hidden temporary file beside the destination
+  (:mod:`vidstyle.atomic`), which replaces the destination only when
+  :meth:`VideoWriter.close` succeeds; a replaced file keeps its mode.
 """
 
 from __future__ import annotations
@@ -24,7 +33,6 @@ import contextlib
 import io
 import math
 import os
-import tempfile
 import warnings
 import weakref
 from collections.abc import Iterator, Mapping
@@ -35,7 +43,9 @@ from typing import TYPE_CHECKING
 import av
 import numpy as np
 
+from vidstyle.atomic import check_name, discard, make_temp_file, replace_file
 from vidstyle.errors import VideoError
+from vidstyle.options import check_option
 from vidstyle.video.reader import av_problem, open_input
 
 if TYPE_CHECKING:
@@ -58,6 +68,8 @@ _OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
 # FFmpeg can put more into MP4 (PCM, FLAC, Opus, Vorbis) than common players
 # (QuickTime, browsers, phones) can play; copy only these there, transcode the rest.
 _MP4_PLAYABLE_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
+# Encoders that code 4:2:0 only, so odd sizes must be padded (H.264 has 4:4:4 in libx264).
+_EVEN_ONLY = frozenset({"libopenh264"})
 
 
 def _has_encoder(name: str) -> bool:
@@ -117,28 +129,30 @@ def _check_destination(dst: Path) -> str:
         raise VideoError(f"cannot write {dst}: it is a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise VideoError(f"cannot write {dst}: folder {folder} is read-only")
+    check_name(dst)
     return fmt
-
-
-def _discard(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 _SUPPORTED: dict[str, frozenset] = {}
 
 
+def _codec_name(stream) -> str:
+    """``aac``, ``subrip``, ``klv``, ...: data streams have no codec context, only a name."""
+    cc = stream.codec_context
+    return cc.codec.canonical_name if cc is not None else (stream.name or "unknown")
+
+
 def _container_accepts(fmt: str, stream) -> bool:
     """Whether ``fmt`` can hold ``stream``'s packets as they are: the muxer must know
-    the codec and write a header with it (FFmpeg decides), and for MP4 the codec
-    must be one that common players read."""
+    the codec and write a header with it (FFmpeg decides), and for MP4 audio the
+    codec must be one that common players read."""
     if fmt not in _SUPPORTED:
         with av.open(io.BytesIO(), "w", format=fmt) as c:
             _SUPPORTED[fmt] = frozenset(c.supported_codecs)
-    name = stream.codec_context.codec.canonical_name
-    if name not in _SUPPORTED[fmt] or (fmt == "mp4" and name not in _MP4_PLAYABLE_AUDIO):
+    name = _codec_name(stream)
+    if stream.type != "data" and name not in _SUPPORTED[fmt]:
+        return False
+    if stream.type == "audio" and fmt == "mp4" and name not in _MP4_PLAYABLE_AUDIO:
         return False
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as c:
@@ -163,30 +177,36 @@ def _slice_audio(frame: av.AudioFrame, a: int, b: int) -> av.AudioFrame:
     return out
 
 
-class _AudioCopier:
-    """Feeds the audio streams of a source file into an output container, in time
-    order, cut to ``[start, start + duration)`` and shifted so ``start`` is 0.
+class _StreamCopier:
+    """Feeds the audio, subtitle and data streams of a source file into an output
+    container, in time order, cut to ``[start, start + duration)`` and shifted so
+    ``start`` is 0.
 
-    Copied packets are kept when their midpoint lies inside the span (so the cut
-    is exact to half an audio frame); transcoded audio is cut to the sample.
+    Copied audio packets are kept when their midpoint lies inside the span (so the
+    cut is exact to half an audio frame); transcoded audio is cut to the sample;
+    subtitles are kept when they overlap the span, data packets when they start in it.
+    Streams the output container cannot hold are listed in :attr:`dropped`.
     """
 
     def __init__(self, src: Path, out, fmt: str, start: float, duration: float | None) -> None:
         self.src = src
         self._in = open_input(src)
         self.actions: list[str] = []
+        self.dropped: list[str] = []
         self.errors = 0
         try:
-            self._streams = list(self._in.streams.audio)
             self._origin = self._in.start_time / 1e6 if self._in.start_time is not None else 0.0
             self._t0 = start
             self._t1 = start + duration if duration is not None else math.inf
-            self._routes = {s.index: self._add_output_stream(s, out, fmt) for s in self._streams}
-            if start > 0 and self._streams:
-                try:  # container clock in microseconds, to the key frame before start
-                    self._in.seek(int((start + self._origin) * 1e6), backward=True)
-                except av.FFmpegError:
-                    pass
+            self._routes = {}
+            for s in self._in.streams:
+                if s.type in ("audio", "subtitle", "data"):
+                    route = self._add_output_stream(s, out, fmt)
+                    if route is not None:
+                        self._routes[s.index] = route
+                elif s.type != "video":
+                    self.dropped.append(f"{s.type} #{s.index}")
+            self._indices = sorted(self._routes)
         except BaseException:
             self._in.close()
             raise
@@ -194,10 +214,15 @@ class _AudioCopier:
         self._next: tuple[float, list] | None = None
 
     def _add_output_stream(self, s, out, fmt: str):
-        name = s.codec_context.codec.canonical_name
+        """``(output stream, transcoder state or None)``, or None for a dropped stream."""
+        name = _codec_name(s)
         if _container_accepts(fmt, s):
-            self.actions.append(f"audio #{s.index} {name}: copied")
+            self.actions.append(f"{s.type} #{s.index} {name}: copied")
             return out.add_stream_from_template(s), None
+        if s.type != "audio":
+            self.actions.append(f"{s.type} #{s.index} {name}: dropped")
+            self.dropped.append(f"{s.type} #{s.index} ({name})")
+            return None
         enc = _pick_encoder(_AUDIO_ENCODERS.get(fmt, _AUDIO_ENCODERS["*"]), "audio", fmt)
         rate = s.codec_context.sample_rate or 48000
         channels = s.codec_context.channels or 2
@@ -217,12 +242,41 @@ class _AudioCopier:
             end = float(((s.start_time or 0) + s.duration) * s.time_base) - self._origin
         return o, {"next_pts": None, "end": end}
 
+    def _demux(self) -> Iterator:
+        """The packets of the copied streams, from ``start`` on. The seek is checked on
+        the first audio packet: where it lands after ``start``, or on nothing (MPEG-TS
+        and others), the file is read from its beginning instead."""
+        streams = [self._in.streams[i] for i in self._indices]
+        audio = [s for s in streams if s.type == "audio"]
+        if self._t0 > 0 and audio:
+            try:  # container clock in microseconds, to the key frame before start
+                self._in.seek(int((self._t0 + self._origin) * 1e6), backward=True)
+            except av.FFmpegError:
+                pass  # nothing moved: reading from the beginning
+            else:
+                packets = self._in.demux(*streams)
+                head = []
+                for p in packets:
+                    head.append(p)
+                    if p.stream.type == "audio" and p.pts is not None:
+                        t = float(p.pts * p.time_base) - self._origin
+                        if t <= self._t0 + 1e-3:
+                            yield from head
+                            yield from packets
+                            return
+                        break
+                packets.close()
+                self._in.close()
+                self._in = open_input(self.src)
+                streams = [self._in.streams[i] for i in self._indices]
+        yield from self._in.demux(*streams)
+
     def _packets(self) -> Iterator[tuple[float, list]]:
         """Yield ``(t, packets)``: output packets and their time on the output clock."""
-        if not self._streams:
+        if not self._routes:
             return
         try:
-            for packet in self._in.demux(*self._streams):
+            for packet in self._demux():
                 out_stream, enc = self._routes[packet.stream.index]
                 if packet.pts is None:  # end-of-stream marker: flush a transcoder's decoder
                     if enc is not None:
@@ -233,8 +287,7 @@ class _AudioCopier:
                 if t > self._t1 + 5.0:  # well past the span in every interleaved stream
                     break
                 if enc is None:
-                    mid = t + float(packet.duration * packet.time_base) / 2
-                    if self._t0 <= mid < self._t1:
+                    if self._keep(packet, t):
                         yield t - self._t0, [self._shift(packet, out_stream)]
                     continue
                 try:
@@ -246,15 +299,27 @@ class _AudioCopier:
                     yield from self._encode(frame, out_stream, enc)
         except av.FFmpegError as e:  # the demuxer cannot go on
             self.errors += 1
-            warnings.warn(f"audio of {self.src} is damaged ({av_problem(e)}); "
-                          "the audio stops there", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"the audio of {self.src} is damaged ({av_problem(e)}); "
+                          "it stops there", RuntimeWarning, stacklevel=2)
         for out_stream, enc in self._routes.values():
             if enc is not None:
                 yield math.inf, out_stream.encode(None)
 
+    def _keep(self, packet, t: float) -> bool:
+        """Whether a copied packet at ``t`` belongs to the span (see the class docstring)."""
+        dur = float(packet.duration * packet.time_base) if packet.duration else 0.0
+        kind = packet.stream.type
+        if kind == "audio":
+            return self._t0 <= t + dur / 2 < self._t1
+        if kind == "subtitle" and dur > 0:
+            return t < self._t1 and t + dur > self._t0
+        return self._t0 <= t < self._t1
+
     def _shift(self, packet, out_stream):
         shift = round((self._t0 + self._origin) / packet.time_base)
         pts = max(0, packet.pts - shift)  # a packet straddling start begins at 0
+        if packet.stream.type == "subtitle" and packet.duration:
+            packet.duration = max(1, packet.duration - (pts - (packet.pts - shift)))
         if packet.dts is not None:
             packet.dts = min(pts, max(0, packet.dts - shift))
         packet.pts = pts
@@ -309,13 +374,14 @@ class VideoWriter:
             (``.mp4 .m4v .mov .mkv .webm``).
         fps: nominal frame rate (average for VFR); used for frames written without
             a timestamp and for the duration of the last frame.
-        width, height: size of the frames passed to :meth:`write`. Odd sizes are
-            padded by one replicated column/row (the file is ``width + width % 2``
-            by ``height + height % 2``).
+        width, height: size of the frames passed to :meth:`write`, and of the file
+            (odd sizes included; see the module docstring for the one encoder that
+            pads them: ``frame_width``/``frame_height`` then say the coded size).
         crf: constant quality on H.264's 0-51 scale (lower is better; mapped to
             0-63 for VP9/AV1).
         audio_from: file whose audio streams are added (copied, or transcoded
-            when the container cannot hold them).
+            when the container cannot hold them), with its subtitle and data
+            streams where the container can hold them.
         audio_start, audio_duration: the span of that audio to keep, seconds on
             the source's container clock (as :class:`VideoReader` reports times).
         time_base: time unit of the video timestamps (default 1/90000; pass the
@@ -359,20 +425,30 @@ class VideoWriter:
             raise VideoError(f"width and height must be positive integers, got {width}x{height}")
         if not fps or not math.isfinite(float(fps)) or fps <= 0:
             raise VideoError(f"fps must be > 0, got {fps}")
-        if audio_start is not None and audio_start < 0:
-            raise VideoError(f"audio_start must be >= 0 seconds, got {audio_start}")
-        if audio_duration is not None and audio_duration <= 0:
-            raise VideoError(f"audio_duration must be > 0 seconds, got {audio_duration}")
+        if audio_start is not None:
+            check_option("start", audio_start)
+        if audio_duration is not None:
+            check_option("duration", audio_duration)
+        crf = check_option("crf", crf)
         self.format = fmt
         self.fps = Fraction(fps).limit_denominator(1_000_000)
         self.width, self.height = width, height
-        self.frame_width, self.frame_height = width + width % 2, height + height % 2
         if codec is not None:
             if not _has_encoder(codec):
                 raise VideoError(f"video encoder {codec!r} is not available in this FFmpeg build")
             self.codec = codec
         else:
             self.codec = _pick_encoder(_VIDEO_ENCODERS.get(fmt, _VIDEO_ENCODERS["*"]), "video", fmt)
+        odd = width % 2 or height % 2
+        # H.264 codes odd sizes in 4:4:4 only; the other encoders take them in 4:2:0.
+        self.pix_fmt = "yuv444p" if odd and self.codec == "libx264" else "yuv420p"
+        if odd and self.codec in _EVEN_ONLY:
+            self.frame_width, self.frame_height = width + width % 2, height + height % 2
+            warnings.warn(f"{self.codec} codes even sizes only: {width}x{height} frames are "
+                          f"written as {self.frame_width}x{self.frame_height}", RuntimeWarning,
+                          stacklevel=2)
+        else:
+            self.frame_width, self.frame_height = width, height
         tb = Fraction(time_base) if time_base is not None else _DEFAULT_TIME_BASE
         if self.codec == "mpeg4" and tb.denominator > 65535:  # MPEG-4 Part 2 limit
             tb = Fraction(1, 60000)
@@ -385,30 +461,32 @@ class VideoWriter:
         self._pending: av.VideoFrame | None = None
         self._durations: dict[int, int] = {}
         self._closed = False
-        self._audio: _AudioCopier | None = None
+        self._copier: _StreamCopier | None = None
 
         try:
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
-                                             dir=self.path.parent)
-            os.close(fd)
+            self._tmp = str(make_temp_file(self.path))
         except OSError as e:
-            raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from None
-        self._finalizer = weakref.finalize(self, _discard, self._tmp)
+            raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from e
+        self._finalizer = weakref.finalize(self, discard, self._tmp)
         try:
             self._out = av.open(self._tmp, "w", format=fmt)
             self._video = self._add_video_stream(crf, options)
             if audio_from is not None:
-                self._audio = _AudioCopier(Path(audio_from), self._out, fmt,
-                                           float(audio_start or 0.0), audio_duration)
+                self._copier = _StreamCopier(Path(audio_from), self._out, fmt,
+                                            float(audio_start or 0.0), audio_duration)
+                if self._copier.dropped:
+                    warnings.warn(f"{fmt} output cannot hold {', '.join(self._copier.dropped)} "
+                                  f"of {Path(audio_from).name}: left out", RuntimeWarning,
+                                  stacklevel=2)
         except BaseException as e:
             self.abort()
             if isinstance(e, (av.FFmpegError, OSError)):
-                raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from None
+                raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from e
             raise
 
     def _add_video_stream(self, crf: int, options: Mapping[str, str] | None):
         s = self._out.add_stream(self.codec, rate=self.fps)
-        s.width, s.height, s.pix_fmt = self.frame_width, self.frame_height, "yuv420p"
+        s.width, s.height, s.pix_fmt = self.frame_width, self.frame_height, self.pix_fmt
         s.codec_context.time_base = self.time_base
         s.time_base = self.time_base  # the muxer may pick its own (Matroska: 1 ms)
         cc = s.codec_context
@@ -427,8 +505,9 @@ class VideoWriter:
 
     @property
     def audio_actions(self) -> list[str]:
-        """What happened to each audio stream, e.g. ``"audio #1 aac: copied"``."""
-        return list(self._audio.actions) if self._audio is not None else []
+        """What happened to each audio, subtitle and data stream, e.g.
+        ``"audio #1 aac: copied"``, ``"subtitle #2 subrip: dropped"``."""
+        return list(self._copier.actions) if self._copier is not None else []
 
     def write(self, rgb: np.ndarray, pts_seconds: float | None = None) -> None:
         """Append one ``(height, width, 3)`` uint8 RGB frame shown at ``pts_seconds``
@@ -453,7 +532,7 @@ class VideoWriter:
         ticks = max(round(rel / self.time_base), self._last_ticks + 1)
         self._last_ticks = ticks
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame = frame.reformat(format="yuv420p", dst_colorspace="itu709",
+        frame = frame.reformat(format=self.pix_fmt, dst_colorspace="itu709",
                                dst_color_range=av.video.reformatter.ColorRange.MPEG)
         frame.pts = ticks
         frame.time_base = self.time_base
@@ -464,7 +543,7 @@ class VideoWriter:
             self._pending = frame
             self.frames_written += 1
         except av.FFmpegError as e:
-            raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from None
+            raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from e
 
     def _encode(self, frame: av.VideoFrame | None, duration: int = 0) -> None:
         if frame is not None:
@@ -474,8 +553,8 @@ class VideoWriter:
             # the last one included (otherwise MP4 guesses it).
             packet.duration = self._durations.pop(packet.pts, packet.duration)
             self._out.mux(packet)
-        if self._audio is not None and frame is not None:
-            self._audio.mux_until(self._out, float(frame.pts * self.time_base))
+        if self._copier is not None and frame is not None:
+            self._copier.mux_until(self._out, float(frame.pts * self.time_base))
 
     def close(self) -> None:
         """Flush the encoder, add the remaining audio, and move the file into place.
@@ -491,15 +570,15 @@ class VideoWriter:
             self._encode(self._pending, max(1, round(1 / (self.fps * self.time_base))))
             self._pending = None
             self._encode(None)
-            if self._audio is not None:
-                self._audio.mux_until(self._out, math.inf)
-                self._audio.close()
+            if self._copier is not None:
+                self._copier.mux_until(self._out, math.inf)
+                self._copier.close()
             self._out.close()
-            os.replace(self._tmp, self.path)
+            replace_file(self._tmp, self.path)
         except BaseException as e:
             self.abort()
             if isinstance(e, (av.FFmpegError, OSError)):
-                raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from None
+                raise VideoError(f"cannot write {self.path}: {av_problem(e)}") from e
             raise
         self._closed = True
         self._finalizer.detach()
@@ -509,11 +588,11 @@ class VideoWriter:
         if self._closed:
             return
         self._closed = True
-        for closer in (getattr(self, "_out", None), self._audio):
+        for closer in (getattr(self, "_out", None), self._copier):
             if closer is not None:
                 with contextlib.suppress(Exception):  # already failing; the file is discarded
                     closer.close()
-        _discard(self._tmp)
+        discard(self._tmp)
         self._finalizer.detach()
 
     def __enter__(self) -> Self:
