@@ -41,6 +41,13 @@ def _positive_int(s: str) -> int:
     return v
 
 
+def _nonnegative_int(s: str) -> int:
+    v = int(s)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {s}")
+    return v
+
+
 def _nonnegative_float(s: str) -> float:
     v = float(s)
     if not (v >= 0 and v != float("inf")):
@@ -263,7 +270,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "size": args.size, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
             "num_workers": args.workers, "checkpoint_every": args.checkpoint_every,
             "sample_every": args.sample_every, "style_size": args.style_size, "init": args.init,
-            "minutes": args.minutes, "val_every": args.val_every,
+            "minutes": args.minutes, "val_every": args.val_every, "snapshot_every": args.snapshot_every,
         }.items() if v is not None
     }
     if args.init:  # a warm start trains the init model's own network
@@ -482,8 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--style-size", type=_positive_int,
                    help="long side the style image is scaled to: the stroke scale (larger = bigger "
                         "strokes)")
-    t.add_argument("--val-every", type=int,
+    t.add_argument("--val-every", type=_nonnegative_int,
                    help="measure the style distance of a fixed crop every N steps (0: never)")
+    t.add_argument("--snapshot-every", type=_positive_int, metavar="N",
+                   help="keep the model of every N-th step in snapshots/ (fp16), e.g. for "
+                        "benchmarks/curve.py")
     t.add_argument("--teacher", help="distil from this model (bundled style name or .pt)")
     t.add_argument("--distill", type=float,
                    help="weight of the mean squared difference to the teacher's output")

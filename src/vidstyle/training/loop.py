@@ -172,6 +172,8 @@ def check_inputs(cfg: TrainConfig, out_dir: Path, *, resume: bool, overwrite: bo
                 f"run's ({_arch(cfg.model)}); train with its architecture or start from scratch")
     if cfg.minutes < 0:
         raise VidstyleError(f"the time budget must be positive, got {cfg.minutes} minutes")
+    if cfg.val_every < 0 or cfg.snapshot_every < 0:
+        raise VidstyleError("val_every and snapshot_every must be >= 0")
     if not cfg.data:
         raise VidstyleError("no training data given (--data photos:DIR, clip:FILE, sintel:ROOT)")
     if cfg.size < 16 or cfg.size % 4:
