@@ -3,8 +3,9 @@
 Starts the command on a free local port, uploads a generated 1-second clip with
 audio, picks candy with the lite network, runs it, downloads the result through
 the page's link and checks it with PyAV; uploads a text file renamed .mp4 and
-reads the error on the page; checks the page fetched nothing from outside
-127.0.0.1 and that the app's temporary folder is gone after SIGTERM.
+reads the error on the page; streams Chromium's synthetic camera through the
+webcam tab; checks the page fetched nothing from outside 127.0.0.1 and that the
+app's temporary folder is gone after SIGTERM.
 
 Needs Gradio (``pip install "vidstyle[app]"``), Playwright (test extra) and
 Debian's Chromium at /usr/bin/chromium (``apt-get install chromium``; .ci/run
@@ -32,7 +33,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a closed network: without the background-networking ones Chromium keeps
 # trying to reach Google's services.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 # a synthetic camera (a moving test pattern), granted without asking
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
 def _missing() -> str | None:
@@ -102,6 +105,7 @@ def page(app_url, tmp_path):
         browser = p.chromium.launch_persistent_context(
             tmp_path / "profile", executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
             accept_downloads=True, viewport={"width": 1280, "height": 1000})
+        browser.grant_permissions(["camera"])
         pg = browser.new_page()
         outside: list[str] = []
         pg.on("request", lambda r: outside.append(r.url)
@@ -120,8 +124,9 @@ def test_stylize_a_clip_in_the_browser(page, tmp_path):
     info.get_by_text("25 frames").wait_for(timeout=60_000)
     assert "with audio" in info.inner_text()
 
-    page.locator("#styles").get_by_text("candy", exact=True).click()
-    page.locator("#style-name").get_by_text("candy").wait_for()
+    for name in ("mosaic", "candy"):  # candy is the first tile: pick another one first
+        page.locator("#styles").get_by_text(name, exact=True).click()
+        page.locator("#style-name").get_by_text(name).wait_for()
     page.locator("#model-size").get_by_text("lite", exact=True).click()
     page.click("#run")
     page.locator("#run-status").get_by_text("clip.candy-lite.mp4").wait_for(timeout=180_000)
@@ -152,3 +157,11 @@ def test_a_text_file_renamed_mp4_is_refused_on_the_page(page, tmp_path):
     message.wait_for(timeout=60_000)
     page.click("#run")  # nothing to stylize: the page says so
     page.get_by_text("Upload a video or a photo first").first.wait_for(timeout=30_000)
+
+
+def test_the_webcam_tab_streams_through_a_lite_model(page):
+    page.get_by_role("tab", name="Webcam").click()
+    assert page.locator("#cam-style input").input_value().endswith("-lite")
+    page.get_by_text("Click to Access Webcam").click()
+    page.locator("#cam button", has_text="Record").click()
+    page.locator("#cam-out img").wait_for(timeout=120_000)  # a stylized frame came back
