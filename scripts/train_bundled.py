@@ -41,7 +41,7 @@ MODELS = [
     ("mosaic", "mosaic.jpg", "reconet", "mosaic", 65, []),
     ("starry_night", "vangogh_starry_night.jpg", "reconet", "starry_night", 65, []),
     ("great_wave", "hokusai_great_wave.jpg", "reconet", "great_wave", 65, []),
-    ("candy-lite", "candy.jpg", "reconet", "candy-lite", 30, ["--teacher", "candy", *DISTILL]),
+    ("candy-lite", "candy.jpg", "reconet", "candy-lite", 20, ["--teacher", "candy", *DISTILL]),
     ("mosaic-lite", "mosaic.jpg", "reconet", "mosaic-lite", 30, ["--teacher", "mosaic", *DISTILL]),
     ("starry_night-lite", "vangogh_starry_night.jpg", "reconet", "starry_night-lite", 30,
      ["--teacher", "starry_night", *DISTILL]),
