@@ -1,6 +1,8 @@
 """Style distance and e_stab against training minutes: every model kept along a run.
 
     python benchmarks/curve.py runs/candy.reconet --style candy.jpg [--out docs/recipe_curve]
+    git show a5151d7:src/vidstyle/pretrained/candy.reconet.pt > candy-before.pt
+    python benchmarks/curve.py runs/candy.reconet --style candy.jpg --start candy-before.pt
 
 Measures each ``snapshots/*.pt`` (``vidstyle train --snapshot-every N``), each ``snap_*.pt``
 checkpoint copy, the ``--init`` model the run started from (minute 0) and the final
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from _sintel import STYLES, SintelBench
@@ -23,17 +26,26 @@ def models_of(run: Path) -> list[Path]:
     return found + ([run / "model.pt"] if (run / "model.pt").is_file() else [])
 
 
-def measure_run(run: Path, style: str, bench: SintelBench) -> list[dict]:
+def measure_run(run: Path, style: str, bench: SintelBench, known: list[dict],
+                start: str | None = None) -> Iterator[list[dict]]:
+    """Yield the run's points measured so far after each model (so an interrupted call keeps them)."""
     import torch
 
     from vidstyle.models import load_checkpoint
     from vidstyle.pretrained import resolve_model
 
+    done = {p["model"]: p for p in known}  # measured before: not again
     points = []
     paths = models_of(run)
-    init = load_checkpoint(paths[-1])[1]["meta"]["train_config"].get("init") if paths else ""
-    todo = ([(Path(resolve_model(init)), 0.0)] if init else []) + [(p, None) for p in paths]
+    init = start or (load_checkpoint(paths[-1])[1]["meta"]["train_config"].get("init") if paths else "")
+    # The final model first (the figure most wanted), then minute 0, then the rest in order.
+    todo = [(p, None) for p in paths[-1:]] + ([(Path(resolve_model(init)), 0.0)] if init else []) \
+        + [(p, None) for p in paths[:-1]]
     for path, minutes in todo:
+        if str(path) in done and path.name != "model.pt":
+            points.append(done[str(path)])
+            yield points
+            continue
         model, ckpt = load_checkpoint(path)
         meta = ckpt["meta"]
         with torch.no_grad():
@@ -45,7 +57,7 @@ def measure_run(run: Path, style: str, bench: SintelBench) -> list[dict]:
             "e_stab": round(r["e_stab"], 4), "style_dist": round(r["style"], 4),
             "content_dist": round(r["content"], 4)})
         print(json.dumps(points[-1]), flush=True)
-    return points
+        yield points
 
 
 def plot(curves: dict[str, list[dict]], path: Path) -> None:
@@ -76,14 +88,19 @@ def main() -> None:
                     "one per run or one for all")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "recipe_curve")
     ap.add_argument("--plot-only", action="store_true")
+    ap.add_argument("--start", help="the model the run started from (minute 0), when its --init file "
+                    "has since been replaced (a bundled model retrained in place)")
     args = ap.parse_args()
     js = args.out.with_suffix(".json")
     curves = json.loads(js.read_text()) if js.is_file() else {}
     if not args.plot_only:
         bench = SintelBench()
+        js.parent.mkdir(parents=True, exist_ok=True)
         for k, run in enumerate(args.runs):
             style = args.style[k] if len(args.style) > 1 else args.style[0]
-            curves[run.name] = measure_run(run, style, bench)
+            for points in measure_run(run, style, bench, curves.get(run.name, []), args.start):
+                curves[run.name] = points
+                js.write_text(json.dumps(curves, indent=1) + "\n")
         js.write_text(json.dumps(curves, indent=1) + "\n")
     plot(curves, args.out.with_suffix(".png"))
 

@@ -3,6 +3,8 @@ style distance and content distance, next to the per-frame model and the raw inp
 
     python benchmarks/eval_bundled.py [--max-size 1024] [--out docs]
 
+Figures are kept per model file in ``<out>/bundled_models.json`` (keyed by the file's
+SHA-256): a model whose file has not changed is not measured again (``--remeasure`` does).
 Writes ``<out>/bundled_models.md`` (the table in README, with each target of issue 10
 met or missed), ``<out>/contact_sheet.png`` (one row per model on three Sintel frames and
 a photo, scaled down) and ``<out>/look_crops.jpg`` (one row per model: 256x512 crops at full
@@ -12,6 +14,8 @@ size of a Sintel frame at 1024x436 and a photo at 1024 px, where strokes can be 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 from pathlib import Path
 
 import torch
@@ -28,6 +32,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(REPO / "docs"))
     ap.add_argument("--pass-name", default="final")
     ap.add_argument("--styles", nargs="+", help="only these bundled styles")
+    ap.add_argument("--remeasure", action="store_true",
+                    help="measure every model again, not only those whose file changed")
     args = ap.parse_args()
     torch.set_grad_enabled(False)
 
@@ -35,6 +41,9 @@ def main() -> None:
     pairs, loaded = bench.pairs, bench.loaded
     photo = load_image(DATA / "photos" / "style_transfer_content" / "tubingen.jpg", max_size=384)
 
+    # Figures of each model file, keyed by its SHA-256: an unchanged model is not measured again.
+    cache_path = Path(args.out) / "bundled_models.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     rows = []
     rows.append(("input frames", "-", bench.measure(lambda x: x, None)["e_stab"], None, None, None))
     sheet = []
@@ -45,10 +54,19 @@ def main() -> None:
         if args.styles and name not in args.styles:
             continue
         model, ckpt = load_checkpoint(path)
-        r = bench.measure(model, STYLES / STYLE_FILES[name.removesuffix("-lite")])
-        es, sd, cd, outs = r["e_stab"], r["style"], r["content"], r["outs"]
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        known = cache.get(f"{name}.{method}", {})
+        if known.get("sha256") == digest and not args.remeasure:
+            es, sd, cd = known["e_stab"], known["style"], known["content"]
+        else:
+            r = bench.measure(model, STYLES / STYLE_FILES[name.removesuffix("-lite")])
+            es, sd, cd = r["e_stab"], r["style"], r["content"]
+            cache[f"{name}.{method}"] = {"sha256": digest, "e_stab": es, "style": sd, "content": cd}
+            cache_path.parent.mkdir(exist_ok=True)
+            cache_path.write_text(json.dumps(cache, indent=1) + "\n")
         rows.append((name, method, es, sd, cd, ckpt["meta"]))
-        picks = [outs[i] for i in (0, len(outs) // 2, len(outs) - 1)] + [model(photo).clamp(0, 1)]
+        outs = [model(loaded[i]["frame1"]).clamp(0, 1) for i in (0, len(loaded) // 2, len(loaded) - 1)]
+        picks = outs + [model(photo).clamp(0, 1)]
         sheet.append(picks)
         looks.append(look_strip(model, look_in))
         print(f"{name:14s} {method:10s} e_stab={es:.4f} style={sd:.3f} "
