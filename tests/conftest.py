@@ -36,6 +36,18 @@ def sintel_root(shared_data: Path) -> Path:
     return shared_data / "sintel"
 
 
+@pytest.fixture(scope="session")
+def photos(shared_data: Path) -> str:
+    """A folder of training photos (Kodak crops)."""
+    return str(shared_data / "photos" / "kodak24")
+
+
+@pytest.fixture(scope="session")
+def style(shared_data: Path) -> str:
+    """A style image path (candy)."""
+    return str(shared_data / "styles" / "candy.jpg")
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

@@ -17,16 +17,6 @@ from vidstyle.training import LossWeights, preset_config
 from vidstyle.training.loop import CHECKPOINT, LOG, MODEL, train
 
 
-@pytest.fixture(scope="module")
-def photos(shared_data: Path) -> str:
-    return str(shared_data / "photos" / "kodak24")
-
-
-@pytest.fixture(scope="module")
-def style(shared_data: Path) -> str:
-    return str(shared_data / "styles" / "candy.jpg")
-
-
 def _cfg(style, photos, **kw):
     return preset_config("debug", style=style, data=(f"photos:{photos}",), **kw)
 
