@@ -315,7 +315,7 @@ def build(h: Handlers) -> gr.Blocks:
                 stop_btn = gr.Button("Stop", elem_id="stop-train")
             train_md = gr.Markdown(h.trainer.status().line(), elem_id="train-status")
             samples = gr.Gallery(label="Samples (photo | result | next photo | result)", columns=1,
-                                 height=320, elem_id="samples")
+                                 height=320, object_fit="contain", elem_id="samples")
             timer = gr.Timer(2.0)
 
         with gr.Tab("Webcam"):
