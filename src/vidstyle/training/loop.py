@@ -426,12 +426,16 @@ def _open_log(path: Path, start: int):
             reader = csv.DictReader(f)
             columns = list(reader.fieldnames or LOG_COLUMNS)
             rows = [r for r in reader if r.get("step", "").isdigit() and int(r["step"]) <= start]
-    f = open(path, "w", newline="")
-    writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    f.flush()
-    return f, writer
+    # The kept rows go to a temporary file that replaces the log: an interruption here
+    # leaves the old log whole.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+    f = open(path, "a", newline="")
+    return f, csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
 
 
 class Validator:
