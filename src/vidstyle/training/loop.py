@@ -27,6 +27,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 
+from vidstyle.atomic import atomic_write
 from vidstyle.data.mixture import build_dataset
 from vidstyle.errors import CheckpointError, VidstyleError
 from vidstyle.image import load_image, save_image
@@ -426,14 +427,13 @@ def _open_log(path: Path, start: int):
             reader = csv.DictReader(f)
             columns = list(reader.fieldnames or LOG_COLUMNS)
             rows = [r for r in reader if r.get("step", "").isdigit() and int(r["step"]) <= start]
-    # The kept rows go to a temporary file that replaces the log: an interruption here
-    # leaves the old log whole.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    def write(tmp: str) -> None:  # the kept rows replace the log whole, or not at all
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(path, write)
     f = open(path, "a", newline="")
     return f, csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
 
