@@ -36,6 +36,17 @@ def sintel_root(shared_data: Path) -> Path:
     return shared_data / "sintel"
 
 
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory) -> Path:
+    """A tiny untrained ReCoNet checkpoint (widths 8/16/16, one residual block, seed 0)."""
+    from vidstyle.models import ReCoNet, ReCoNetConfig, save_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_checkpoint(path, ReCoNet(ReCoNetConfig(widths=(8, 16, 16), res_blocks=1)))
+    return path
+
+
 @pytest.fixture(scope="session")
 def photos(shared_data: Path) -> str:
     """A folder of training photos (Kodak crops)."""

@@ -11,16 +11,7 @@ from PIL import Image
 from videogen import write_clip
 
 from vidstyle.cli import main
-from vidstyle.models import ReCoNet, ReCoNetConfig, save_checkpoint
 from vidstyle.video import probe
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(path, ReCoNet(ReCoNetConfig(widths=(8, 16, 16), res_blocks=1)))
-    return path
 
 
 @pytest.fixture()

@@ -14,19 +14,11 @@ from videogen import write_audio_only, write_clip, write_zero_frame_video
 import vidstyle
 from vidstyle.errors import VideoError, VidstyleError
 from vidstyle.methods.feedforward import FeedForwardStylizer
-from vidstyle.models import ReCoNet, ReCoNetConfig, save_checkpoint
+from vidstyle.models import ReCoNet, ReCoNetConfig
 from vidstyle.pipeline import stylize_path
 from vidstyle.video import VideoReader, probe
 
 TINY = ReCoNetConfig(widths=(8, 16, 16), res_blocks=1)
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("m") / "tiny.pt"
-    save_checkpoint(path, ReCoNet(TINY))
-    return path
 
 
 @pytest.fixture()

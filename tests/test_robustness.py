@@ -229,11 +229,8 @@ def assert_video(out: Path, *, frames: int, size: tuple[int, int], fps: float = 
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(path, ReCoNet(ReCoNetConfig(widths=(8, 16, 16), res_blocks=1)))
-    return path
+def model(model_path: Path) -> Path:
+    return model_path  # the tiny checkpoint of conftest
 
 
 @pytest.fixture(scope="module")
