@@ -83,6 +83,12 @@ def main() -> int:
     ap.add_argument("--runs", default=str(REPO / "runs"))
     ap.add_argument("--print", action="store_true", help="print the commands, run nothing")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--init", help="warm-start from this bundled model instead of the model's own "
+                    "(e.g. a weak model restarted from another style's: --init candy)")
+    ap.add_argument("--minutes", type=float, help="override the models' time budgets")
+    ap.add_argument("--style-weight", help="override the recipe's style weight")
+    ap.add_argument("--snapshot-every", type=int, default=0,
+                    help="keep an fp16 model every N steps (for benchmarks/curve.py)")
     args = ap.parse_args()
 
     from vidstyle.cli import main as vidstyle
@@ -95,6 +101,12 @@ def main() -> int:
         print(f"unknown model in --only; known: {known}", file=sys.stderr)
         return 1
     for name, style, preset, init, minutes, extra in todo:
+        init = args.init or init
+        minutes = args.minutes or minutes
+        if args.style_weight:
+            extra = [*extra, "--style-weight", args.style_weight]  # the last value wins
+        if args.snapshot_every:
+            extra = [*extra, "--snapshot-every", str(args.snapshot_every)]
         run = Path(args.runs) / f"{name}.{preset}"
         resume = (run / CHECKPOINT).is_file() and not (run / MODEL).is_file()
         argv = command(name, style, preset, init, minutes, extra, run, resume)
