@@ -191,8 +191,6 @@ def test_progress_line_counts_frames_rate_and_time_left():
 
 
 class _Identity:
-    stateful = False
-
     def reset(self) -> None:
         pass
 

@@ -54,13 +54,6 @@ def _same_model(a: ReCoNet, b: ReCoNet) -> bool:
     return all(torch.equal(x, y) for x, y in zip(_weights(a), _weights(b), strict=True))
 
 
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("vidstyle: error: ")
-    return err[0]
-
-
 # ----------------------------------------------------------------------------- name mapping
 
 
@@ -151,11 +144,8 @@ def test_auto_backend_falls_back_to_torch_without_onnxruntime(model_path, monkey
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    torch.manual_seed(1)
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(path, ReCoNet(TINY))
-    return path
+def model_path(tiny_checkpoint) -> Path:
+    return tiny_checkpoint(TINY, seed=1)
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -190,12 +180,12 @@ def test_cli_stylize_lite(bundled, frames_dir, tmp_path, capsys):
     (["--method", "nope", "--model-size", "lite"], "unknown method 'nope'"),
     (["-s", "candy-lite", "--method", "per-frame"], "has no bundled 'per-frame' model"),
 ])
-def test_cli_bad_combinations_one_line(bundled, frames_dir, tmp_path, model_path, capsys, extra,
-                                       expect):
+def test_cli_bad_combinations_one_line(bundled, frames_dir, tmp_path, model_path, one_error_line,
+                                       extra, expect):
     extra = [str(model_path) if a == "MODEL" else a for a in extra]
     out = tmp_path / "out"
     assert main(["stylize", str(frames_dir), "-o", str(out), "-q", *extra]) == 1
-    assert expect in _one_error_line(capsys)
+    assert expect in one_error_line()
     assert not out.exists()
 
 

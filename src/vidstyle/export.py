@@ -50,7 +50,7 @@ FORMAT = "vidstyle-onnx"
 FORMAT_VERSION = 1  # bump when the graph's inputs, outputs or padding contract change
 INPUT_NAME = "frames"
 OUTPUT_NAME = "stylized"
-INSTALL_HINT = "pip install 'vidstyle[onnx]'"
+INSTALL_HINT = "pip install onnx onnxruntime"
 
 
 def min_graph_size(model: ReCoNet) -> int:

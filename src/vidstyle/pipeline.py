@@ -29,8 +29,6 @@ from vidstyle.video.reader import VideoReader
 
 
 class Stylizer(Protocol):
-    stateful: bool
-
     def reset(self) -> None: ...
 
     def __call__(self, frames: torch.Tensor) -> torch.Tensor: ...

@@ -132,7 +132,6 @@ class _Observed:
 
     def __init__(self, inner, total: int, on_progress: Callable[[Progress], None] | None):
         self.inner = inner
-        self.stateful = inner.stateful
         self.total = total
         self.on_progress = on_progress
         self.reset()

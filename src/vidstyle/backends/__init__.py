@@ -6,8 +6,8 @@
 * ``auto`` (the default): :func:`choose_backend` picks one of the two.
 
 Both follow the stylizer interface of :mod:`vidstyle.pipeline`: ``reset()``,
-``__call__(frames (B, 3, H, W) float in [0, 1]) -> (B, 3, H, W)`` float32 on the CPU,
-and ``stateful``. Importing this package imports neither backend's runtime.
+``__call__(frames (B, 3, H, W) float in [0, 1]) -> (B, 3, H, W)`` float32 on the CPU.
+Importing this package imports neither backend's runtime.
 """
 
 from __future__ import annotations

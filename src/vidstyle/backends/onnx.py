@@ -144,8 +144,6 @@ class OnnxStylizer:
         cache_dir: where checkpoint exports are cached (default :func:`default_cache_dir`).
     """
 
-    stateful = False
-
     def __init__(
         self,
         path_or_model: ReCoNet | str | os.PathLike,

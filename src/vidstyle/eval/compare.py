@@ -40,17 +40,6 @@ from vidstyle.image import load_image
 from vidstyle.losses.vgg import VGG19
 
 ALL_METHODS = ("per-frame", "huang", "reconet", "chen", "ruder")
-# Published e_stab (ReCoNet Table 2, candy, MPI Sintel) and FPS on the authors' GPU.
-PAPER = {
-    "chen": ({"alley_2": 0.0934, "ambush_5": 0.1352, "bandage_2": 0.0715, "market_6": 0.1030,
-              "temple_2": 0.1094}, 22.5),
-    "reconet": ({"alley_2": 0.0846, "ambush_5": 0.0819, "bandage_2": 0.0662, "market_6": 0.0862,
-                 "temple_2": 0.0831}, 235.3),
-    "huang": ({"alley_2": 0.0439, "ambush_5": 0.0675, "bandage_2": 0.0304, "market_6": 0.0553,
-               "temple_2": 0.0513}, 216.8),
-    "ruder": ({"alley_2": 0.0252, "ambush_5": 0.0512, "bandage_2": 0.0195, "market_6": 0.0407,
-               "temple_2": 0.0361}, 0.8),
-}
 
 
 @dataclass

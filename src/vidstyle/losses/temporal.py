@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from vidstyle._checks import check_shape
+from vidstyle._checks import at_least_float32, check_shape
 from vidstyle.flow.warp import resize_flow, resize_mask, warp
 from vidstyle.image import luminance
 
@@ -42,9 +42,9 @@ def feature_temporal_loss(
     check_shape("feature_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
     check_shape("feature_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
     size = feat_cur.shape[-2:]
-    flow_s = resize_flow(flow.float(), size)
-    mask_s = resize_mask(mask.float(), size)
-    diff = feat_cur.float() - warp(feat_prev.float(), flow_s)
+    flow_s = resize_flow(at_least_float32(flow), size)
+    mask_s = resize_mask(at_least_float32(mask), size)
+    diff = at_least_float32(feat_cur) - warp(at_least_float32(feat_prev), flow_s)
     return _masked_mean(diff**2, mask_s)
 
 
@@ -73,8 +73,8 @@ def output_temporal_loss(
         check_shape(f"output_temporal_loss: {name}", t, ("B", 3, "H", "W"), dims)
     check_shape("output_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
     check_shape("output_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
-    d_out = out_cur.float() - warp(out_prev.float(), flow)
-    d_in = luminance(in_cur.float() - warp(in_prev.float(), flow))  # (B, 1, H, W)
+    d_out = at_least_float32(out_cur) - warp(at_least_float32(out_prev), flow)
+    d_in = luminance(at_least_float32(in_cur) - warp(at_least_float32(in_prev), flow))  # (B, 1, H, W)
     return _masked_mean((d_out - d_in) ** 2, mask)
 
 
@@ -91,5 +91,5 @@ def plain_output_temporal_loss(
     check_shape("plain_output_temporal_loss: out_prev", out_prev, ("B", 3, "H", "W"), dims)
     check_shape("plain_output_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
     check_shape("plain_output_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
-    d_out = out_cur.float() - warp(out_prev.float(), flow)
+    d_out = at_least_float32(out_cur) - warp(at_least_float32(out_prev), flow)
     return _masked_mean(d_out**2, mask)

@@ -150,8 +150,6 @@ class ChenStylizer:
             ``(flow, mask)`` (see :mod:`vidstyle.methods.base`); overrides the estimator.
     """
 
-    stateful = True
-
     def __init__(
         self,
         model: ReCoNet,

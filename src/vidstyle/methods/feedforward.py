@@ -19,8 +19,6 @@ class FeedForwardStylizer:
         half: run in fp16 (CUDA only; inputs and outputs stay float32).
     """
 
-    stateful = False
-
     def __init__(self, model: ReCoNet, device: torch.device | str = "cpu", half: bool = False):
         self.device = torch.device(device)
         if half and self.device.type != "cuda":

@@ -291,8 +291,6 @@ class RuderStylizer:
         progress: ``progress(frame_index, iteration, loss)`` after every loss evaluation.
     """
 
-    stateful = True
-
     def __init__(
         self,
         style_image: torch.Tensor,
