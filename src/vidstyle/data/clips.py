@@ -13,7 +13,6 @@ import hashlib
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -22,6 +21,7 @@ from vidstyle.data.pairs import crop_pair
 from vidstyle.errors import VidstyleError
 from vidstyle.flow.estimate import estimate_flow
 from vidstyle.flow.occlusion import occlusion_mask
+from vidstyle.image import fit_long_side, resize_rgb, to_float_batch
 
 
 def default_cache_dir() -> Path:
@@ -41,12 +41,7 @@ def _frames(path: Path, work_size: int):
     def gen():
         with src:
             for rgb, _ in src.frames():
-                h, w = rgb.shape[:2]
-                s = work_size / max(h, w)
-                if s < 1:
-                    rgb = cv2.resize(rgb, (round(w * s), round(h * s)),
-                                     interpolation=cv2.INTER_AREA)
-                yield rgb
+                yield resize_rgb(rgb, fit_long_side(*rgb.shape[:2], work_size), "area")
 
     return gen(), getattr(src, "frame_count", None)
 
@@ -132,8 +127,8 @@ class ClipPairs(Dataset):
         k, j = self.index[int(i) % len(self.index)]
         d = self.data[k]
         item = {
-            "prev": torch.from_numpy(d["prev"][j]).permute(2, 0, 1).float() / 255.0,
-            "cur": torch.from_numpy(d["cur"][j]).permute(2, 0, 1).float() / 255.0,
+            "prev": to_float_batch(d["prev"][j : j + 1])[0],
+            "cur": to_float_batch(d["cur"][j : j + 1])[0],
             "flow": torch.from_numpy(d["flow"][j].astype(np.float32)).permute(2, 0, 1),
             "mask": torch.from_numpy(d["mask"][j]).unsqueeze(0).float(),
         }

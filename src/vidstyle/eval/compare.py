@@ -36,7 +36,7 @@ from vidstyle.eval.metrics import (
     warping_error,
 )
 from vidstyle.flow.estimate import estimate_flow
-from vidstyle.image import load_image
+from vidstyle.image import fit_long_side, load_image, resize_rgb, to_tensor
 from vidstyle.losses.vgg import VGG19
 
 ALL_METHODS = ("per-frame", "huang", "reconet", "chen", "ruder")
@@ -223,18 +223,12 @@ def compare_methods(
 
 
 def _read_clip(path, n: int, size: int) -> list[torch.Tensor]:
-    import cv2
-
     from vidstyle.video import open_source
 
     frames = []
     with open_source(path) as src:
         for rgb, _ in src.frames():
-            h, w = rgb.shape[:2]
-            s = size / max(h, w)
-            if s < 1:
-                rgb = cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-            frames.append(torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float() / 255)
+            frames.append(to_tensor(resize_rgb(rgb, fit_long_side(*rgb.shape[:2], size), "area")))
             if len(frames) >= n:
                 break
     if len(frames) < 2:
