@@ -19,8 +19,7 @@ from torch.utils.data import Dataset
 
 from vidstyle.data.pairs import crop_pair
 from vidstyle.errors import VidstyleError
-from vidstyle.flow.estimate import estimate_flow
-from vidstyle.flow.occlusion import occlusion_mask
+from vidstyle.flow.estimate import estimated_occlusion
 from vidstyle.image import fit_long_side, resize_rgb, to_float_batch
 
 
@@ -73,9 +72,7 @@ def build_clip_cache(path: str | os.PathLike, *, work_size: int = 384, stride: i
         if len(window) < stride + 1 or (t - stride) % every or len(cur) >= max_pairs:
             continue
         a, b = window[-1], window[0]  # current, previous
-        f_cp = estimate_flow(a, b)  # (1, 2, H, W), current -> previous
-        f_pc = estimate_flow(b, a)
-        m = occlusion_mask(f_cp, f_pc)
+        f_cp, m = estimated_occlusion(a, b)  # (1, 2, H, W) current -> previous, (1, 1, H, W)
         prev.append(b)
         cur.append(a)
         flows.append(f_cp[0].permute(1, 2, 0).numpy().astype(np.float16))
