@@ -24,6 +24,7 @@ import torch
 
 from vidstyle import __version__
 from vidstyle._checks import check_image
+from vidstyle.cache import cache_dir
 from vidstyle.errors import VidstyleError, first_line
 from vidstyle.export import (
     FORMAT,
@@ -73,10 +74,8 @@ def physical_cores() -> int:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("VIDSTYLE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vidstyle"
-    )
-    return Path(base) / "onnx"
+    """Where checkpoint exports are cached (:func:`vidstyle.cache.cache_dir`)."""
+    return cache_dir("onnx")
 
 
 def providers_for(device: str) -> list[str]:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vidstyle.cache import cache_dir
 from vidstyle.data.pairs import crop_pair
 from vidstyle.errors import VidstyleError
 from vidstyle.flow.estimate import estimated_occlusion
@@ -24,10 +25,8 @@ from vidstyle.image import fit_long_side, resize_rgb, to_float_batch
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("VIDSTYLE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vidstyle"
-    )
-    return Path(base) / "clip_pairs"
+    """Where clip pairs are cached (:func:`vidstyle.cache.cache_dir`)."""
+    return cache_dir("clip_pairs")
 
 
 def _frames(path: Path, work_size: int):
