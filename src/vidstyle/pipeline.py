@@ -11,6 +11,7 @@ a temporary sibling folder whose files are then moved into the destination
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ from vidstyle.video.reader import VideoReader
 
 class Stylizer(Protocol):
     stateful: bool
+    # Optional ``whole_clip``: when true, :func:`stylize_path` passes every frame of
+    # the source in one call (multi-pass methods).
 
     def reset(self) -> None: ...
 
@@ -207,8 +210,11 @@ def stylize_path(
     n = 0
     t0 = time.perf_counter()
     try:
+        # A stylizer that needs the whole clip first (ruder with passes > 1) gets it as
+        # one batch; a batch size beyond the clip's length holds only the frames read.
+        whole_clip = getattr(stylizer, "whole_clip", False)
         with source:
-            for frames, times in source.batches(batch_size):
+            for frames, times in source.batches(sys.maxsize if whole_clip else batch_size):
                 out = to_uint8_batch(stylizer(_to_batch(frames, size)))
                 for rgb, t in zip(out, times):
                     if writer is None:

@@ -24,8 +24,8 @@ from vidstyle.eval.metrics import mean_abs_frame_difference
 from vidstyle.methods.ruder import RuderConfig
 from vidstyle.pipeline import stylize_path
 
-# Ruder optimises every frame. The RuderConfig docstring measured ~1.1 s per loss
-# evaluation at its default 256-pixel working size on this project's 2-core CPU;
+# Ruder optimises every frame. docs/timings.md has ~1.1 s per loss evaluation at
+# its default 256-pixel working size on this project's 2-core CPU;
 # a first frame takes `first_iterations` evaluations, later ones `iterations`.
 RUDER_SECONDS_PER_EVALUATION = 1.1
 RUDER_MAX_FRAMES = 10
