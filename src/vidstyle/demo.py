@@ -24,8 +24,7 @@ import torch
 from vidstyle.api import make_stylizer
 from vidstyle.errors import VidstyleError
 from vidstyle.eval.metrics import mean_abs_frame_difference, warping_error
-from vidstyle.image import save_image
-from vidstyle.pipeline import to_uint8_batch
+from vidstyle.image import save_image, to_float_batch, to_uint8_batch
 from vidstyle.pretrained import bundled_models, sized_style
 from vidstyle.video import VideoReader, VideoWriter
 
@@ -60,7 +59,7 @@ def run_demo(out_dir: str | os.PathLike, style: str = "candy", *, device: str = 
     reader = VideoReader(demo_clip())
     with reader:
         pairs = list(reader.frames())
-    frames = torch.from_numpy(np.stack([f for f, _ in pairs])).permute(0, 3, 1, 2).float() / 255
+    frames = to_float_batch(np.stack([f for f, _ in pairs]))
     times = [t for _, t in pairs]
     results = {m: _stylize_all(s, frames) for m, s in stylizers.items()}
 

@@ -36,7 +36,6 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from vidstyle import __version__
 from vidstyle.atomic import atomic_write, check_name
@@ -56,9 +55,9 @@ INSTALL_HINT = "pip install onnx onnxruntime"
 def min_graph_size(model: ReCoNet) -> int:
     """Smallest ``H`` and ``W`` the exported graph handles exactly like ``model``.
 
-    From this size on, ``ReCoNet._pad`` only reflect-pads to the next multiple of 4.
+    From this size on, ``ReCoNet.pad_input`` only reflect-pads to the next multiple of 4.
     """
-    return max(8, model.config.outer_kernel // 2 + 1)
+    return model.min_size
 
 
 class _ExportGraph(nn.Module):
@@ -75,11 +74,9 @@ class _ExportGraph(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[2], x.shape[3]  # traced as Shape ops: stay dynamic
-        m = ReCoNet.MULTIPLE
-        ph, pw = (m - h % m) % m, (m - w % m) % m
         if self.half:
             x = x.half()
-        x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+        x = ReCoNet.pad_input(x, self.model.min_size)  # traced: the pad to a multiple of 4
         y = self.model.decode(self.model.encoder(x))
         return y[:, :, :h, :w].float()
 

@@ -11,24 +11,34 @@ a temporary sibling folder whose files are then moved into the destination
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 import torch
 
 from vidstyle.atomic import check_name, discard, make_temp_dir, replace_file
 from vidstyle.errors import OutputExistsError, VidstyleError
-from vidstyle.image import IMAGE_EXTENSIONS, save_image
+from vidstyle.image import (
+    IMAGE_EXTENSIONS,
+    fit_long_side,
+    resize_rgb,
+    save_image,
+    to_float_batch,
+    to_uint8_batch,
+)
 from vidstyle.options import check_option
 from vidstyle.video import CONTAINERS, FrameFolderWriter, VideoWriter, open_source
 from vidstyle.video.reader import VideoReader
 
 
 class Stylizer(Protocol):
+    # Optional ``whole_clip``: when true, :func:`stylize_path` passes every frame of
+    # the source in one call (multi-pass methods).
+
     def reset(self) -> None: ...
 
     def __call__(self, frames: torch.Tensor) -> torch.Tensor: ...
@@ -133,24 +143,11 @@ def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
             raise VidstyleError(f"output folder {dst} is not writable", option="dst")
 
 
-def scaled_size(w: int, h: int, max_size: int | None) -> tuple[int, int]:
-    """``(w, h)`` scaled down so that the long side is at most ``max_size`` (>= 1)."""
-    if max_size is None or max(w, h) <= max_size:
-        return w, h
-    s = max_size / max(w, h)
-    return max(1, round(w * s)), max(1, round(h * s))
-
-
 def _to_batch(frames: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    """``(N, H, W, 3)`` uint8 -> ``(N, 3, h, w)`` float in [0, 1], resized to ``size = (w, h)``."""
-    if (frames.shape[2], frames.shape[1]) != size:
-        frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-
-
-def to_uint8_batch(y: torch.Tensor) -> np.ndarray:
-    """``(N, 3, H, W)`` float in [0, 1] -> ``(N, H, W, 3)`` uint8 (clamped, rounded)."""
-    return (y.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    """``(N, H, W, 3)`` uint8 -> ``(N, 3, h, w)`` float in [0, 1], resized to ``size = (h, w)``."""
+    if frames.shape[1:3] != size:
+        frames = np.stack([resize_rgb(f, size, "area") for f in frames])
+    return to_float_batch(frames)
 
 
 def stylize_path(
@@ -181,7 +178,7 @@ def stylize_path(
     check_destination(src, dst, overwrite)
     kind = output_kind(src)
     source = open_source(src, start=start, duration=duration)
-    size = scaled_size(source.width, source.height, max_size)
+    size = fit_long_side(source.height, source.width, max_size)  # (h, w)
     if kind == "folder" and dst.is_dir():
         clash = [n for n in source.names if (dst / n).is_dir()]
         if clash:
@@ -192,7 +189,7 @@ def stylize_path(
     if kind == "video":
         extra = isinstance(source, VideoReader) and source.has_extra_streams
         writer = VideoWriter(
-            dst, fps=source.fps, width=size[0], height=size[1], crf=crf,
+            dst, fps=source.fps, width=size[1], height=size[0], crf=crf,
             audio_from=src if extra else None,
             audio_start=start, audio_duration=duration,
             time_base=getattr(source, "time_base", None),
@@ -212,8 +209,11 @@ def stylize_path(
     n = 0
     t0 = time.perf_counter()
     try:
+        # A stylizer that needs the whole clip first (ruder with passes > 1) gets it as
+        # one batch; a batch size beyond the clip's length holds only the frames read.
+        whole_clip = getattr(stylizer, "whole_clip", False)
         with source:
-            for frames, times in source.batches(batch_size):
+            for frames, times in source.batches(sys.maxsize if whole_clip else batch_size):
                 out = to_uint8_batch(stylizer(_to_batch(frames, size)))
                 for rgb, t in zip(out, times):
                     if writer is None:

@@ -206,11 +206,8 @@ class Handlers:
     # ------------------------------------------------------------------ webcam
 
     def webcam_frame(self, frame: np.ndarray | None, style_name: str) -> np.ndarray | None:
-        import cv2
-
         from vidstyle.api import make_stylizer
-        from vidstyle.image import to_tensor, to_uint8
-        from vidstyle.pipeline import scaled_size
+        from vidstyle.image import fit_long_side, resize_rgb, to_tensor, to_uint8
 
         if frame is None:
             return None
@@ -218,8 +215,7 @@ class Handlers:
             if style_name not in self._webcam:
                 self._webcam[style_name] = make_stylizer(style_name, "reconet")
             stylizer = self._webcam[style_name]
-        size = scaled_size(frame.shape[1], frame.shape[0], WEBCAM_MAX_SIZE)
-        rgb = cv2.resize(frame[..., :3], size, interpolation=cv2.INTER_AREA)
+        rgb = resize_rgb(frame[..., :3], fit_long_side(*frame.shape[:2], WEBCAM_MAX_SIZE), "area")
         return to_uint8(stylizer(to_tensor(np.ascontiguousarray(rgb))))
 
 

@@ -22,10 +22,10 @@ from vidstyle.app.media import Media, first_frame
 from vidstyle.errors import VidstyleError
 from vidstyle.eval.metrics import mean_abs_frame_difference
 from vidstyle.methods.ruder import RuderConfig
-from vidstyle.pipeline import scaled_size, stylize_path
+from vidstyle.pipeline import stylize_path
 
-# Ruder optimises every frame. The RuderConfig docstring measured ~1.1 s per loss
-# evaluation at its default 256-pixel working size on this project's 2-core CPU;
+# Ruder optimises every frame. docs/timings.md has ~1.1 s per loss evaluation at
+# its default 256-pixel working size on this project's 2-core CPU;
 # a first frame takes `first_iterations` evaluations, later ones `iterations`.
 RUDER_SECONDS_PER_EVALUATION = 1.1
 RUDER_MAX_FRAMES = 10
@@ -188,15 +188,11 @@ def stylize(job: Job, run_dir: Path, on_progress: Callable[[Progress], None] | N
 
 def preview(job: Job) -> tuple[np.ndarray, np.ndarray]:
     """The first frame (at ``job.max_size``) and its stylized version, ``(H, W, 3)`` uint8 each."""
-    import cv2
-
-    from vidstyle.image import to_tensor, to_uint8
+    from vidstyle.image import fit_long_side, resize_rgb, to_tensor, to_uint8
 
     job.check()
     rgb = first_frame(job.media)
-    size = scaled_size(rgb.shape[1], rgb.shape[0], job.max_size)
-    if size != (rgb.shape[1], rgb.shape[0]):
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    rgb = resize_rgb(rgb, fit_long_side(*rgb.shape[:2], job.max_size), "area")
     stylizer = job.make_stylizer()
     stylizer.reset()
     with torch.no_grad():

@@ -2,7 +2,8 @@
 
 The graph (see :mod:`vidstyle.export`) pads to a multiple of 4 itself; frames
 smaller than its ``min_size`` on either side are padded here first, with the exact
-rule of ``ReCoNet._pad``, and the output cropped back.
+rule of :meth:`ReCoNet.pad_input <vidstyle.models.reconet.ReCoNet.pad_input>`, and the
+output cropped back.
 
 Checkpoints are exported on the fly and cached as ``.onnx`` files keyed by the
 checkpoint's SHA-256, in ``$VIDSTYLE_CACHE/onnx`` or ``~/.cache/vidstyle/onnx``
@@ -20,10 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from vidstyle import __version__
 from vidstyle._checks import check_image
+from vidstyle.cache import cache_dir
 from vidstyle.errors import VidstyleError, first_line
 from vidstyle.export import (
     FORMAT,
@@ -73,10 +74,8 @@ def physical_cores() -> int:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("VIDSTYLE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vidstyle"
-    )
-    return Path(base) / "onnx"
+    """Where checkpoint exports are cached (:func:`vidstyle.cache.cache_dir`)."""
+    return cache_dir("onnx")
 
 
 def providers_for(device: str) -> list[str]:
@@ -92,18 +91,6 @@ def providers_for(device: str) -> list[str]:
                                 "(install onnxruntime-gpu)", option="device")
         return [CUDA, CPU]
     raise VidstyleError(f"unknown device {device!r}: use auto, cpu or cuda", option="device")
-
-
-def _pad_small(x: torch.Tensor, least: int) -> torch.Tensor:
-    """``ReCoNet._pad`` for frames under ``least`` pixels on a side: pad to a multiple of
-    4 of at least ``least``, reflecting where the frame is large enough, else replicating."""
-    h, w = x.shape[-2:]
-    m = ReCoNet.MULTIPLE
-    th = max(-(-h // m) * m, -(-least // m) * m)
-    tw = max(-(-w // m) * m, -(-least // m) * m)
-    ph, pw = th - h, tw - w
-    mode = "reflect" if h > ph and w > pw else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
 def cached_export(
@@ -226,8 +213,8 @@ class OnnxStylizer:
         check_image("stylize: frames", frames)
         x = frames.detach().to("cpu", torch.float32)
         h, w = x.shape[-2:]
-        if min(h, w) < self.min_size:
-            x = _pad_small(x, self.min_size)
+        if min(h, w) < self.min_size:  # the graph pads the larger ones itself
+            x = ReCoNet.pad_input(x, self.min_size)
         y = self.session.run([self._output], {self._input: x.contiguous().numpy()})[0]
         y = torch.from_numpy(y).clamp_(0, 1)
         return y if y.shape[-2:] == (h, w) else y[..., :h, :w].contiguous()

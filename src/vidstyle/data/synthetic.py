@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vidstyle.errors import VidstyleError
-from vidstyle.image import IMAGE_EXTENSIONS, read_rgb
+from vidstyle.image import IMAGE_EXTENSIONS, read_rgb, resize_rgb
 
 
 @dataclass(frozen=True)
@@ -301,8 +301,7 @@ class SyntheticMotionPairs(Dataset):
         # a little (photos smaller than the crop were refused in __init__).
         need = max(hh / h, ww / w) * 1.15
         if need > 1.0:
-            img = cv2.resize(img, (int(np.ceil(w * need)), int(np.ceil(h * need))),
-                             interpolation=cv2.INTER_CUBIC)
+            img = resize_rgb(img, (int(np.ceil(h * need)), int(np.ceil(w * need))), "cubic")
         if rng.random() < 0.5:
             img = img[:, ::-1]
         return np.ascontiguousarray(img)

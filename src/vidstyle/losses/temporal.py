@@ -20,6 +20,27 @@ def _masked_mean(sq: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (sq * mask).sum() / sq.numel()
 
 
+def masked_temporal_loss(x: torch.Tensor, warped: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(1/D) sum_p M(p) * ||x(p) - warped(p)||^2``, ``D`` = number of elements of ``x``.
+
+    The short-term temporal loss of Ruder et al. (2016) on an image being optimised,
+    and Huang et al.'s output temporal loss (:func:`plain_output_temporal_loss`) once
+    the previous output is warped. Pixels with ``M = 0`` (occluded, out of frame)
+    contribute nothing, not even gradient. ``warped`` is taken as given, so a caller
+    that evaluates the loss many times against one earlier frame warps it once.
+
+    Args:
+        x: ``(B, C, H, W)`` the current image.
+        warped: ``(B, C, H, W)`` the earlier image warped onto ``x``'s frame.
+        mask: ``(B, 1, H, W)`` weights ``M`` in [0, 1].
+    """
+    dims: dict[str, int] = {}
+    check_shape("masked_temporal_loss: x", x, ("B", "C", "H", "W"), dims)
+    check_shape("masked_temporal_loss: warped", warped, ("B", "C", "H", "W"), dims)
+    check_shape("masked_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
+    return _masked_mean((x - warped).pow(2), mask)
+
+
 def feature_temporal_loss(
     feat_cur: torch.Tensor,
     feat_prev: torch.Tensor,
@@ -91,5 +112,4 @@ def plain_output_temporal_loss(
     check_shape("plain_output_temporal_loss: out_prev", out_prev, ("B", 3, "H", "W"), dims)
     check_shape("plain_output_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
     check_shape("plain_output_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
-    d_out = at_least_float32(out_cur) - warp(at_least_float32(out_prev), flow)
-    return _masked_mean(d_out**2, mask)
+    return masked_temporal_loss(at_least_float32(out_cur), warp(at_least_float32(out_prev), flow), mask)

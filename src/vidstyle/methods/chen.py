@@ -192,9 +192,8 @@ class ChenStylizer:
         assert self._prev_frame is not None and self._prev_feat is not None
         ftp = flow_to_previous(cur, self._prev_frame, method=self.flow_method, flow_fn=self.flow_fn)
         # The encoder sees the input padded to a multiple of 4; pad flow and
-        # confidence the same way so the feature grid is exactly 1/4 of them.
-        m = ReCoNet.MULTIPLE
-        hp, wp = feat_size[0] * m, feat_size[1] * m
+        # confidence to the same size so the feature grid is exactly 1/4 of them.
+        hp, wp = self.model.padded_size(*cur.shape[-2:])
         flow = resize_flow(_pad_to(ftp.flow, hp, wp), feat_size)
         fb = None if ftp.fb_error is None else _pad_to(ftp.fb_error, hp, wp)
         conf = soft_confidence(_pad_to(ftp.mask, hp, wp), fb, feat_size, self.mask_softness)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from vidstyle.errors import VideoError
+from vidstyle.image import to_tensor, to_uint8
 
 
 class WebcamSource:
@@ -125,9 +126,7 @@ def run_live(
         if duration is not None and t > duration:
             break
         name, stylize = stylizers[current]
-        x = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float() / 255.0
-        y = stylize(x)[0]
-        out = (y.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        out = to_uint8(stylize(to_tensor(rgb)))
         if writer is not None:
             writer.write(out, t)
         n += 1
