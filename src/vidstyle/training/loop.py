@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from vidstyle.atomic import atomic_write
 from vidstyle.data.mixture import build_dataset
+from vidstyle.device import resolve_device
 from vidstyle.errors import CheckpointError, VidstyleError
 from vidstyle.image import load_image, save_image
 from vidstyle.losses import (
@@ -80,17 +81,6 @@ def _dist_info() -> tuple[int, int, int]:
     """(rank, world size, local rank) from torchrun's environment."""
     return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
             int(os.environ.get("LOCAL_RANK", 0)))
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when available; ``cuda`` without CUDA is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise VidstyleError("--device cuda was asked for but CUDA is not available")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise VidstyleError(f"unknown device {device!r}: use auto, cpu or cuda")
-    return torch.device(device)
 
 
 def _progress(cfg: TrainConfig, step: int, seconds: float) -> float:
