@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -23,17 +23,13 @@ import torch
 from vidstyle.atomic import check_name, discard, make_temp_dir, replace_file
 from vidstyle.errors import OutputExistsError, VidstyleError
 from vidstyle.image import IMAGE_EXTENSIONS, save_image
+from vidstyle.methods.registry import Stylizer
 from vidstyle.options import check_option
 from vidstyle.video import CONTAINERS, FrameFolderWriter, VideoWriter, open_source
 from vidstyle.video.reader import VideoReader
 
-
-class Stylizer(Protocol):
-    stateful: bool
-
-    def reset(self) -> None: ...
-
-    def __call__(self, frames: torch.Tensor) -> torch.Tensor: ...
+# on_progress(frames done, total frames or None if unknown, frames per second so far)
+ProgressFn = Callable[[int, int | None, float], None]
 
 
 @dataclass
@@ -58,16 +54,13 @@ def output_kind(src: Path) -> str:
     return "video"
 
 
-def style_tag(style: str | os.PathLike) -> str:
-    """Name used in default output names: ``candy`` -> ``candy``, ``runs/x/model.pt`` -> ``model``."""
-    return Path(style).stem if Path(str(style)).suffix else str(style)
-
-
 DEFAULT_CONTAINER = ".mp4"  # for videos in containers vidstyle does not write (.avi, .ts, .gif)
 
 
 def default_output(src: Path, tag: str) -> Path:
     """``holiday.mp4`` -> ``holiday.candy.mp4``; ``frames/`` -> ``frames.candy/``.
+
+    ``tag`` is the style's display name (:attr:`vidstyle.reference.StyleRef.name`).
 
     A video in a container vidstyle cannot write (``.avi``, ``.ts``, ``.gif``, ...)
     gets :data:`DEFAULT_CONTAINER`: ``clip.avi`` -> ``clip.candy.mp4``. A folder named
@@ -167,12 +160,16 @@ def stylize_path(
     duration: float | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    on_progress: ProgressFn | None = None,
 ) -> StylizeReport:
     """Stylize ``src`` (video, image or folder of frames) into ``dst``.
 
     Options are checked by :func:`vidstyle.options.check_option`. Nothing at
     ``dst`` changes unless the whole run succeeds; a folder output only gains or
-    replaces the files of this run (other files in it are kept).
+    replaces the files of this run (other files in it are kept). ``progress``
+    shows a progress bar on stderr; ``on_progress(done, total, fps)`` is called
+    after every batch with the frames written so far, the total (``None`` where the
+    source does not tell) and the frames per second since the start.
     """
     src, dst = Path(src), Path(dst)
     max_size = None if max_size is None else check_option("max_size", max_size)
@@ -205,11 +202,11 @@ def stylize_path(
     else:
         writer = None
 
+    total = getattr(source, "frame_count", None)
     bar = None
     if progress:
         from tqdm import tqdm
 
-        total = getattr(source, "frame_count", None)
         bar = tqdm(total=total, unit="frame", dynamic_ncols=True, desc=f"stylize {src.name}")
     n = 0
     t0 = time.perf_counter()
@@ -225,6 +222,9 @@ def stylize_path(
                 n += len(out)
                 if bar is not None:
                     bar.update(len(out))
+                if on_progress is not None:
+                    elapsed = time.perf_counter() - t0
+                    on_progress(n, total, n / elapsed if elapsed > 0 else 0.0)
         if n == 0:
             raise VidstyleError(_no_frames(src, source))
         if writer is not None:
