@@ -330,19 +330,15 @@ def _compare(args: argparse.Namespace) -> int:
     """All methods on the same Sintel pairs and clips: table, CSV and plots."""
     from vidstyle.eval.compare import compare_methods
 
-    shared = Path("..") / "shared" / "data"
-    style_image = args.style_image
-    if style_image is None and (shared / "styles" / f"{args.style}.jpg").is_file():
-        style_image = shared / "styles" / f"{args.style}.jpg"
-    sintel = args.sintel or (shared / "sintel" if (shared / "sintel").is_dir() else None)
-    if sintel is None and not args.clips:
-        raise VidstyleError("give --sintel ROOT and/or --clips FILE ... to compare the methods on")
+    if args.sintel is None and not args.clips:
+        raise VidstyleError("give --sintel ROOT (MPI Sintel with flow/ and occlusions/) and/or "
+                            "--clips FILE ... to compare the methods on")
     compare_methods(
         args.output, methods=tuple(args.methods or METHODS), style=args.style,
-        style_image=style_image, sintel=sintel, scenes=args.scenes, pass_name=args.sintel_pass,
-        clips=args.clips or [], clip_frames=args.clip_frames, max_size=args.max_size,
-        flow=args.flow, ruder_iters=args.ruder_iters, ruder_size=args.ruder_size,
-        ruder_temporal=args.ruder_temporal,
+        style_image=args.style_image, sintel=args.sintel, scenes=args.scenes,
+        pass_name=args.sintel_pass, clips=args.clips or [], clip_frames=args.clip_frames,
+        max_size=args.max_size, flow=args.flow, ruder_iters=args.ruder_iters,
+        ruder_size=args.ruder_size, ruder_temporal=args.ruder_temporal,
         device=args.device, overwrite=args.overwrite,
         log=(lambda *a, **k: None) if args.quiet else print,
     )
@@ -525,7 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("stylized", nargs="?", help="folder of stylized frames (omit to compare methods)")
     e.add_argument("--inputs", help="folder of the input frames (same file names)")
-    e.add_argument("--style-image", help="style image (for the style distance and ruder)")
+    e.add_argument("--style-image",
+                   help="style image (for the style distance and ruder; needed to compare)")
     e.add_argument("--sintel", help="Sintel root with flow/ and occlusions/ (for e_stab)")
     e.add_argument("--scene", help="folder mode: the Sintel scene the frames belong to")
     e.add_argument("--sintel-pass", default="final", help="clean or final (default final)")
