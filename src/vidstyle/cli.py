@@ -426,8 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "S-lite (several times faster on a CPU; --method reconet or chen; "
                         "see `vidstyle styles`)")
     s.add_argument("--method", default="reconet", metavar="METHOD",
-                   help="; ".join(f"{name}: {spec.summary}" for name, spec in METHODS.items())
-                        + " (default reconet)")
+                   help=", ".join(f"{name} ({spec.summary})" for name, spec in METHODS.items())
+                        + "; default reconet")
     s.add_argument("--max-size", type=_option("max_size"), help="scale the long side down to this")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--half", action="store_true", help="fp16 inference (CUDA)")

@@ -33,9 +33,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import torch
 
 from vidstyle.errors import VidstyleError
+from vidstyle.image import load_image
 from vidstyle.methods.chen import ChenConfig, ChenStylizer
 from vidstyle.methods.feedforward import FeedForwardStylizer
 from vidstyle.methods.ruder import RuderConfig, RuderStylizer
+from vidstyle.models.checkpoint import load_checkpoint
+from vidstyle.models.reconet import ReCoNet
 
 if TYPE_CHECKING:
     from vidstyle.methods.base import FlowFn
@@ -118,9 +121,7 @@ def get_method(name: str) -> MethodSpec:
 # ----------------------------------------------------------------------------- builders
 
 
-def _network(ref: StyleRef):
-    from vidstyle.models.checkpoint import load_checkpoint
-
+def _network(ref: StyleRef) -> ReCoNet:
     model, _ = load_checkpoint(ref.checkpoint())
     return model
 
@@ -142,28 +143,27 @@ def build_chen(ref: StyleRef, device: torch.device, config: ChenConfig, *, half:
 def build_ruder(ref: StyleRef, device: torch.device, config: RuderConfig, *, half: bool = False,
                 flow_fn: FlowFn | None = None, progress=None) -> Stylizer:
     """ruder: optimisation of every frame against the style image ``ref.path``
-    (``progress(frame, iteration, loss)`` at every loss evaluation)."""
-    from vidstyle.image import load_image
-
+    (``progress(frame, iteration, loss)`` at every loss evaluation); it has no
+    network, so ``half`` does not apply."""
     return RuderStylizer(load_image(ref.path), config, device, flow_fn=flow_fn, progress=progress)
 
 
 # ----------------------------------------------------------------------------- the methods
 # In the order of the comparison (README, `vidstyle evaluate`): baseline first.
 
-register(MethodSpec("per-frame", "Johnson et al. 2016: a network, each frame alone",
+register(MethodSpec("per-frame", "Johnson et al. 2016; a network, each frame alone",
                     network="per-frame", onnx=True, lite=False, flow_guided=False, config=None,
                     build=build_feedforward))
-register(MethodSpec("huang", "the network trained with Huang et al.'s output temporal loss",
+register(MethodSpec("huang", "Huang et al. 2017; the network trained with an output temporal loss",
                     network="huang", onnx=True, lite=False, flow_guided=False, config=None,
                     build=build_feedforward))
-register(MethodSpec("reconet", "ReCoNet (Gao et al. 2018): trained not to flicker",
+register(MethodSpec("reconet", "Gao et al. 2018 (ReCoNet); the network trained not to flicker",
                     network="reconet", onnx=True, lite=True, flow_guided=False, config=None,
                     build=build_feedforward))
-register(MethodSpec("chen", "Chen et al. 2017: reconet plus flow-guided feature blending",
+register(MethodSpec("chen", "Chen et al. 2017; reconet plus flow-guided feature blending",
                     network="reconet", onnx=False, lite=True, flow_guided=True, config=ChenConfig,
                     build=build_chen))
-register(MethodSpec("ruder", "Ruder et al. 2016: optimisation per frame; the style is an image",
+register(MethodSpec("ruder", "Ruder et al. 2016; each frame optimised, slow; the style is an image",
                     network=None, onnx=False, lite=False, flow_guided=True, config=RuderConfig,
                     build=build_ruder))
 
