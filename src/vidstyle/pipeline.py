@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
@@ -30,18 +30,13 @@ from vidstyle.image import (
     to_float_batch,
     to_uint8_batch,
 )
+from vidstyle.methods.registry import Stylizer
 from vidstyle.options import check_option
 from vidstyle.video import CONTAINERS, FrameFolderWriter, VideoWriter, open_source
 from vidstyle.video.reader import VideoReader
 
-
-class Stylizer(Protocol):
-    # Optional ``whole_clip``: when true, :func:`stylize_path` passes every frame of
-    # the source in one call (multi-pass methods).
-
-    def reset(self) -> None: ...
-
-    def __call__(self, frames: torch.Tensor) -> torch.Tensor: ...
+# on_progress(frames done, total frames or None if unknown, frames per second so far)
+ProgressFn = Callable[[int, int | None, float], None]
 
 
 @dataclass
@@ -66,16 +61,13 @@ def output_kind(src: Path) -> str:
     return "video"
 
 
-def style_tag(style: str | os.PathLike) -> str:
-    """Name used in default output names: ``candy`` -> ``candy``, ``runs/x/model.pt`` -> ``model``."""
-    return Path(style).stem if Path(str(style)).suffix else str(style)
-
-
 DEFAULT_CONTAINER = ".mp4"  # for videos in containers vidstyle does not write (.avi, .ts, .gif)
 
 
 def default_output(src: Path, tag: str) -> Path:
     """``holiday.mp4`` -> ``holiday.candy.mp4``; ``frames/`` -> ``frames.candy/``.
+
+    ``tag`` is the style's display name (:attr:`vidstyle.reference.StyleRef.name`).
 
     A video in a container vidstyle cannot write (``.avi``, ``.ts``, ``.gif``, ...)
     gets :data:`DEFAULT_CONTAINER`: ``clip.avi`` -> ``clip.candy.mp4``. A folder named
@@ -162,12 +154,16 @@ def stylize_path(
     duration: float | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    on_progress: ProgressFn | None = None,
 ) -> StylizeReport:
     """Stylize ``src`` (video, image or folder of frames) into ``dst``.
 
     Options are checked by :func:`vidstyle.options.check_option`. Nothing at
     ``dst`` changes unless the whole run succeeds; a folder output only gains or
-    replaces the files of this run (other files in it are kept).
+    replaces the files of this run (other files in it are kept). ``progress``
+    shows a progress bar on stderr; ``on_progress(done, total, fps)`` is called
+    after every batch with the frames written so far, the total (``None`` where the
+    source does not tell) and the frames per second since the start.
     """
     src, dst = Path(src), Path(dst)
     max_size = None if max_size is None else check_option("max_size", max_size)
@@ -200,11 +196,11 @@ def stylize_path(
     else:
         writer = None
 
+    total = getattr(source, "frame_count", None)
     bar = None
     if progress:
         from tqdm import tqdm
 
-        total = getattr(source, "frame_count", None)
         bar = tqdm(total=total, unit="frame", dynamic_ncols=True, desc=f"stylize {src.name}")
     n = 0
     t0 = time.perf_counter()
@@ -223,6 +219,9 @@ def stylize_path(
                 n += len(out)
                 if bar is not None:
                     bar.update(len(out))
+                if on_progress is not None:
+                    elapsed = time.perf_counter() - t0
+                    on_progress(n, total, n / elapsed if elapsed > 0 else 0.0)
         if n == 0:
             raise VidstyleError(_no_frames(src, source))
         if writer is not None:

@@ -42,8 +42,9 @@ from vidstyle.eval.tables import write_results_csv, write_results_md
 from vidstyle.flow.estimate import estimate_flow
 from vidstyle.image import fit_long_side, load_image, resize_rgb, to_tensor
 from vidstyle.losses.vgg import VGG19
+from vidstyle.methods import METHODS
 
-ALL_METHODS = ("per-frame", "huang", "reconet", "chen", "ruder")
+ALL_METHODS = tuple(METHODS)  # every registered method, in the registry's order
 
 
 @dataclass
@@ -97,7 +98,7 @@ def build_method(method: str, style: str, *, style_image: Path | None, device: s
     from vidstyle.api import make_stylizer
 
     kwargs = {}
-    if method in ("chen", "ruder"):
+    if METHODS[method].flow_guided:
         kwargs["flow_fn"] = flow_fn
     if method == "ruder":
         kwargs["style_image"] = style_image
@@ -106,7 +107,7 @@ def build_method(method: str, style: str, *, style_image: Path | None, device: s
             opts.update(iterations=ruder_iters, first_iterations=2 * ruder_iters)
         if ruder_temporal is not None:
             opts["temporal_weight"] = ruder_temporal
-        kwargs["ruder_options"] = opts
+        kwargs["config"] = opts
     # PyTorch for every method, so that the frames per second compare the methods
     # rather than runtimes (chen and ruder run in PyTorch only).
     return make_stylizer(style, method, device=device, backend="torch", **kwargs)
@@ -135,7 +136,7 @@ def compare_methods(
 ) -> dict[str, MethodResult]:
     """Run every method on the same frames and write the tables and plots into
     ``out_dir`` (see the module docstring); returns the results by method."""
-    from vidstyle.training.loop import resolve_device
+    from vidstyle.device import resolve_device
 
     device = str(resolve_device(device))
     unknown = [m for m in methods if m not in ALL_METHODS]

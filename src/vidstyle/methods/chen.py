@@ -41,6 +41,7 @@ How this differs from the paper:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -133,6 +134,16 @@ def _pad_to(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return x if ph == 0 and pw == 0 else F.pad(x, (0, pw, 0, ph), mode="replicate")
 
 
+@dataclass(frozen=True)
+class ChenConfig:
+    """Settings of :class:`ChenStylizer` (the keyword arguments it takes), for the
+    method registry (:mod:`vidstyle.methods.registry`)."""
+
+    flow_method: str = "dis"  # estimator when no flow_fn is given: "dis" or "farneback"
+    blend: float = 0.8  # strength s in [0, 1] of the previous frame's warped features
+    mask_softness: float = 1.0  # pixels; 0 = the hard forward-backward mask (soft_confidence)
+
+
 class ChenStylizer:
     """Stateful online stylizer: blends the previous frame's warped features in.
 
@@ -155,9 +166,9 @@ class ChenStylizer:
         model: ReCoNet,
         device: torch.device | str = "cpu",
         *,
-        flow_method: str = "dis",
-        blend: float = 0.8,
-        mask_softness: float = 1.0,
+        flow_method: str = ChenConfig.flow_method,
+        blend: float = ChenConfig.blend,
+        mask_softness: float = ChenConfig.mask_softness,
         half: bool = False,
         flow_fn: FlowFn | None = None,
     ):

@@ -7,8 +7,6 @@ import torch
 from vidstyle._checks import check_image
 from vidstyle.models.reconet import ReCoNet
 
-FEEDFORWARD_METHODS = ("reconet", "per-frame", "huang")
-
 
 class FeedForwardStylizer:
     """Applies a :class:`ReCoNet` to batches of frames on a device.

@@ -14,6 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from vidstyle.data.mixture import build_dataset
+from vidstyle.device import resolve_device
 from vidstyle.errors import CheckpointError, VidstyleError
 from vidstyle.image import load_image
 from vidstyle.models.checkpoint import load_checkpoint, model_from_checkpoint, read_checkpoint
@@ -47,17 +48,6 @@ def _dist_info() -> tuple[int, int, int]:
     """(rank, world size, local rank) from torchrun's environment."""
     return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
             int(os.environ.get("LOCAL_RANK", 0)))
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when available; ``cuda`` without CUDA is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise VidstyleError("--device cuda was asked for but CUDA is not available")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise VidstyleError(f"unknown device {device!r}: use auto, cpu or cuda")
-    return torch.device(device)
 
 
 def check_inputs(cfg: TrainConfig, out_dir: Path, *, resume: bool, overwrite: bool) -> None:

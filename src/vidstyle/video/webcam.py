@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -23,6 +24,9 @@ import torch
 
 from vidstyle.errors import VideoError
 from vidstyle.image import to_tensor, to_uint8
+
+if TYPE_CHECKING:
+    from vidstyle.reference import StyleRef
 
 
 class WebcamSource:
@@ -151,7 +155,6 @@ def run_live(
     return n
 
 
-def default_webcam_output(style: str) -> Path:
-    from vidstyle.pipeline import style_tag
-
-    return Path.cwd() / f"webcam.{style_tag(style)}.mp4"
+def default_webcam_output(ref: StyleRef) -> Path:
+    """``webcam.STYLE.mp4`` in the working folder, ``STYLE`` the style's display name."""
+    return Path.cwd() / f"webcam.{ref.name}.mp4"
