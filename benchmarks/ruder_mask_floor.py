@@ -23,7 +23,7 @@ from vidstyle.api import load_model
 from vidstyle.data.sintel import load_pair, sintel_pairs
 from vidstyle.eval.metrics import e_stab, pair_stability_error
 from vidstyle.flow.warp import resize_flow, resize_mask, warp
-from vidstyle.methods.ruder import _resize_image, working_size
+from vidstyle.image import fit_long_side, resize_images
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -43,11 +43,11 @@ def main() -> None:
             errs = []
             for d, (s1, s2) in zip(pairs, styled):
                 H, W = s1.shape[-2:]
-                size = working_size(H, W, ws)
-                prev = _resize_image(s2, size)
+                size = fit_long_side(H, W, ws)
+                prev = resize_images(s2, size)
                 mask = resize_mask(d["mask"], size, soft=soft)
-                cur = mask * warp(prev, resize_flow(d["flow"], size)) + (1 - mask) * _resize_image(s1, size)
-                errs.append(pair_stability_error(_resize_image(cur, (H, W)), _resize_image(prev, (H, W)),
+                cur = mask * warp(prev, resize_flow(d["flow"], size)) + (1 - mask) * resize_images(s1, size)
+                errs.append(pair_stability_error(resize_images(cur, (H, W)), resize_images(prev, (H, W)),
                                                  d["flow"], d["mask"]))
             res[soft] = e_stab(errs)
         print(f"working size {ws}: e_stab floor {res[False]:.4f} with min-pooled masks, "

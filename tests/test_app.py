@@ -23,7 +23,7 @@ from vidstyle.app.stylize import (
     RUDER_MAX_FRAMES,
     Job,
     Progress,
-    _Observed,
+    _Flicker,
     flicker_plot,
     preview,
     stylize,
@@ -137,17 +137,18 @@ def test_the_gallery_shows_every_bundled_style_with_its_painting():
 def test_a_style_names_the_model_of_a_method_and_size(candy):
     assert candy.methods()[0] == "reconet"
     assert {"per-frame", "huang", "chen", "ruder"} <= set(candy.methods())
-    assert candy.model_for("reconet", "full") == "candy"
-    assert candy.model_for("reconet", "lite") == "candy-lite"
-    assert candy.model_for("chen", "lite") == "candy-lite"
-    assert candy.model_for("ruder", "lite") == candy.painting  # no network: size does not apply
+    assert candy.reference("reconet", "full").name == "candy"
+    assert candy.reference("reconet", "lite").name == "candy-lite"
+    assert candy.reference("chen", "lite").name == "candy-lite"
+    ruder = candy.reference("ruder", "lite")  # no network: size does not apply
+    assert (ruder.kind, ruder.path) == ("image", candy.painting)
     assert candy.tag("reconet", "lite") == "candy-lite"
     assert candy.tag("huang", "full") == "candy.huang"
     with pytest.raises(VidstyleError, match="lite models are ReCoNet networks: with model size lite pick "
                                             "reconet or chen, not per-frame"):
-        candy.model_for("per-frame", "lite")
+        candy.reference("per-frame", "lite")
     with pytest.raises(VidstyleError, match="cannot run"):
-        Style("nopainting", None).model_for("ruder", "full")
+        Style("nopainting", None).reference("ruder", "full")
 
 
 def _own_style(root: Path, name: str, painting: bool = True) -> Path:
@@ -165,7 +166,7 @@ def test_own_styles_are_finished_runs_and_run_their_own_network(tmp_path):
     [own] = trained_gallery(tmp_path)
     assert (own.name, own.model, own.painting) == ("red", run / "model.pt", run / "painting.jpg")
     assert own.methods() == ("reconet", "chen", "ruder")
-    assert own.model_for("reconet", "lite") == run / "model.pt"
+    assert own.reference("reconet", "lite").path == run / "model.pt"
     assert own.tag("reconet", "full") == "red"
     assert trained_gallery(tmp_path / "missing") == []
 
@@ -191,8 +192,6 @@ def test_progress_line_counts_frames_rate_and_time_left():
 
 
 class _Identity:
-    stateful = False
-
     def reset(self) -> None:
         pass
 
@@ -200,16 +199,14 @@ class _Identity:
         return frames.clone()
 
 
-def test_observed_flicker_spans_batch_boundaries():
+def test_flicker_spans_batch_boundaries():
     frames = torch.rand(7, 3, 8, 10)
-    seen = []
-    obs = _Observed(_Identity(), 7, seen.append)
+    obs = _Flicker(_Identity())
     for a, b in ((0, 3), (3, 4), (4, 7)):  # batches of 3, 1 and 3 frames
         obs(frames[a:b])
     expected = mean_abs_frame_difference(frames)
     assert obs.input_flicker == pytest.approx(expected)
     assert obs.output_flicker == pytest.approx(expected)  # identity: output flickers as the input
-    assert [p.frames for p in seen] == [3, 4, 7] and all(p.total == 7 for p in seen)
 
 
 def test_a_clip_is_stylized_with_progress_flicker_and_audio(clip, candy, tmp_path):

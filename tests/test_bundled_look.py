@@ -20,6 +20,7 @@ def test_every_bundled_model_is_pinned():
         "bundled models and tests/golden/bundled_look.json disagree: run python tests/lookpin.py")
 
 
+@pytest.mark.data  # the style distance is to each model's own painting in the shared data
 @pytest.mark.parametrize("key,path", [(f"{s}.{m}", p) for (s, m), p in MODELS],
                          ids=[f"{s}.{m}" for (s, m), _ in MODELS])
 def test_bundled_model_look_has_not_drifted(key, path, shared_data):

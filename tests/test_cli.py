@@ -22,13 +22,6 @@ def frames_dir(frames_dir: Path) -> Path:
     return frames_dir
 
 
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("vidstyle: error: ")
-    return err[0]
-
-
 def test_stylize_folder_keeps_names(tmp_path, frames_dir, model_path, capsys):
     out = tmp_path / "out"
     rc = main(["stylize", str(frames_dir), "-o", str(out), "-s", str(model_path), "-q"])
@@ -64,11 +57,11 @@ def test_stylize_video_keeps_frames_rate_and_audio(tmp_path, model_path):
     assert b["has_audio"] and b["audio_duration"] == pytest.approx(a["audio_duration"], abs=0.06)
 
 
-def test_existing_output_needs_overwrite(tmp_path, frames_dir, model_path, capsys):
+def test_existing_output_needs_overwrite(tmp_path, frames_dir, model_path, one_error_line):
     out = tmp_path / "o.png"
     out.write_bytes(b"keep me")
     rc = main(["stylize", str(frames_dir / "f_000.png"), "-o", str(out), "-s", str(model_path)])
-    assert rc == 1 and "--overwrite" in _one_error_line(capsys)
+    assert rc == 1 and "--overwrite" in one_error_line()
     assert out.read_bytes() == b"keep me"
     assert main(["stylize", str(frames_dir / "f_000.png"), "-o", str(out), "-s",
                  str(model_path), "--overwrite", "-q"]) == 0
@@ -80,8 +73,8 @@ def test_existing_output_needs_overwrite(tmp_path, frames_dir, model_path, capsy
     "missing_checkpoint", "unknown_style", "output_is_input", "missing_out_folder",
     "cuda_without_cuda",
 ])
-def test_bad_input_one_line_nonzero_nothing_written(tmp_path, frames_dir, model_path, capsys,
-                                                    case):
+def test_bad_input_one_line_nonzero_nothing_written(tmp_path, frames_dir, model_path,
+                                                    one_error_line, case):
     before = set(tmp_path.rglob("*"))
     style = str(model_path)
     src = str(frames_dir)
@@ -123,20 +116,19 @@ def test_bad_input_one_line_nonzero_nothing_written(tmp_path, frames_dir, model_
         extra, expect = ["--device", "cuda"], "CUDA is not available"
     rc = main(["stylize", src, "-o", out, "-s", style, "-q", *extra])
     assert rc == 1
-    assert expect in _one_error_line(capsys)
+    assert expect in one_error_line()
     assert set(tmp_path.rglob("*")) == before
 
 
-def test_evaluate_folder_on_sintel(tmp_path, sintel_root, capsys):
-    # "Stylized" frames = the Sintel input frames themselves, downscaled.
-    scene = sintel_root / "final" / "cave_2"
+def test_evaluate_folder_on_sintel(tmp_path, sintel_tree, style, capsys):
+    # "Stylized" frames = the (generated) Sintel input frames themselves, downscaled.
+    scene = sintel_tree / "final" / "pan_1"
     out = tmp_path / "styl"
     out.mkdir()
     for p in sorted(scene.glob("frame_000[1-4].png")):
-        Image.open(p).resize((256, 109)).save(out / p.name)
-    style = sintel_root.parent / "styles" / "candy.jpg"
-    rc = main(["evaluate", str(out), "--sintel", str(sintel_root), "--scene", "cave_2",
-               "--style-image", str(style)])
+        Image.open(p).resize((64, 43)).save(out / p.name)
+    rc = main(["evaluate", str(out), "--sintel", str(sintel_tree), "--scene", "pan_1",
+               "--style-image", style])
     text = capsys.readouterr().out
     assert rc == 0
     vals = dict(line.split() for line in text.strip().splitlines())
@@ -146,14 +138,14 @@ def test_evaluate_folder_on_sintel(tmp_path, sintel_root, capsys):
     assert "warping_error" in vals
 
 
-def test_evaluate_bad_args(tmp_path, capsys):
+def test_evaluate_bad_args(tmp_path, one_error_line):
     assert main(["evaluate", str(tmp_path / "none")]) == 1
-    assert "not found" in _one_error_line(capsys)
+    assert "not found" in one_error_line()
 
 
-def test_flow_command(tmp_path, sintel_root, capsys):
-    a = sintel_root / "clean" / "alley_1" / "frame_0002.png"
-    b = sintel_root / "clean" / "alley_1" / "frame_0003.png"
+def test_flow_command(tmp_path, sintel_tree, capsys):
+    a = sintel_tree / "clean" / "layers_2" / "frame_0001.png"  # camera and layers moving
+    b = sintel_tree / "clean" / "layers_2" / "frame_0002.png"
     rc = main(["flow", str(a), str(b), "-o", str(tmp_path / "f"), "--max-size", "256"])
     assert rc == 0
     text = capsys.readouterr().out
@@ -167,22 +159,22 @@ def test_styles_lists_bundled(capsys):
     assert capsys.readouterr().out.strip()
 
 
-def test_stylize_chen_and_ruder_methods(tmp_path, frames_dir, model_path, shared_data, capsys):
+def test_stylize_chen_and_ruder_methods(tmp_path, frames_dir, model_path, style, capsys,
+                                        one_error_line):
     out = tmp_path / "chen"
     rc = main(["stylize", str(frames_dir), "-o", str(out), "-s", str(model_path),
                "--method", "chen", "-q"])
     # chen needs the reconet network of a style: a checkpoint path serves any method
     assert rc == 0, capsys.readouterr().err
     assert len(list(out.iterdir())) == 4
-    style = shared_data / "styles" / "candy.jpg"
     out = tmp_path / "ruder.png"
-    rc = main(["stylize", str(frames_dir / "f_000.png"), "-o", str(out), "-s", str(style),
+    rc = main(["stylize", str(frames_dir / "f_000.png"), "-o", str(out), "-s", style,
                "--method", "ruder", "--ruder-iters", "3", "--ruder-size", "32"])
     assert rc == 0
     assert Image.open(out).size == (33, 21)
     assert "ruder: frame 0:" in capsys.readouterr().err
     rc = main(["stylize", str(frames_dir), "-o", str(tmp_path / "r2"), "-s", "candy",
                "--method", "ruder"])
-    assert rc == 1 and "style image" in _one_error_line(capsys)
+    assert rc == 1 and "style image" in one_error_line()
     rc = main(["stylize", str(frames_dir), "-o", str(tmp_path / "r3"), "--method", "nope"])
-    assert rc == 1 and "unknown method" in _one_error_line(capsys)
+    assert rc == 1 and "unknown method" in one_error_line()

@@ -16,6 +16,7 @@ from vidstyle.losses import (
     gram_matrix,
     output_temporal_loss,
     plain_output_temporal_loss,
+    style_loss,
     tv_loss,
 )
 from vidstyle.losses.vgg import LAYER_NAMES, WEIGHTS_ENV, load_vgg_state, state_checksum
@@ -194,3 +195,43 @@ def test_vgg_too_small_input_is_a_clear_error(vgg):
     with pytest.raises(ValueError, match="too small for relu4_3"):
         vgg(torch.rand(1, 3, 7, 40), ["relu4_3"])
     assert vgg(torch.rand(1, 3, 8, 8), ["relu4_3"])["relu4_3"].shape[-1] == 1
+
+
+# --------------------------------------------------------------------------- gradients (float64)
+
+
+def _double(*shape: int, generator: torch.Generator) -> torch.Tensor:
+    return torch.rand(*shape, dtype=torch.float64, generator=generator).requires_grad_()
+
+
+def test_gram_and_style_loss_gradcheck():
+    g = torch.Generator().manual_seed(0)
+    f1, f2 = _double(2, 3, 4, 5, generator=g), _double(2, 4, 3, 3, generator=g)
+    assert gram_matrix(f1).dtype == torch.float64  # double precision is kept, not downcast
+    assert torch.autograd.gradcheck(gram_matrix, (f1,))
+    targets = {"a": gram_matrix(torch.rand(1, 3, 4, 5, dtype=torch.float64, generator=g)),
+               "b": gram_matrix(torch.rand(1, 4, 3, 3, dtype=torch.float64, generator=g))}
+    assert torch.autograd.gradcheck(lambda a, b: style_loss({"a": a, "b": b}, targets), (f1, f2))
+
+
+def test_temporal_losses_gradcheck():
+    g = torch.Generator().manual_seed(0)
+    b, h, w = 2, 6, 8
+    # Fractional flows (bilinear sampling is smooth between pixel centres), some leaving the frame.
+    flow = (torch.rand(b, 2, h, w, dtype=torch.float64, generator=g) - 0.5) * 5
+    mask = (torch.rand(b, 1, h, w, generator=g) > 0.3).double()
+    out_cur, out_prev, in_cur, in_prev = (_double(b, 3, h, w, generator=g) for _ in range(4))
+    assert plain_output_temporal_loss(out_cur, out_prev, flow, mask).dtype == torch.float64
+    assert torch.autograd.gradcheck(
+        lambda oc, op: plain_output_temporal_loss(oc, op, flow, mask), (out_cur, out_prev))
+    assert torch.autograd.gradcheck(
+        lambda oc, op, ic, ip: output_temporal_loss(oc, op, ic, ip, flow, mask),
+        (out_cur, out_prev, in_cur, in_prev))
+    feat_cur, feat_prev = _double(b, 4, h // 2, w // 2, generator=g), _double(b, 4, h // 2, w // 2,
+                                                                              generator=g)
+    assert torch.autograd.gradcheck(
+        lambda fc, fp: feature_temporal_loss(fc, fp, flow, mask), (feat_cur, feat_prev))
+    # ... and with respect to the flow itself.
+    oc, op = out_cur.detach(), out_prev.detach()
+    assert torch.autograd.gradcheck(
+        lambda f: plain_output_temporal_loss(oc, op, f, mask), (flow.clone().requires_grad_(),))

@@ -20,7 +20,8 @@ from vidstyle.errors import VidstyleError
 from vidstyle.methods.chen import ChenStylizer
 from vidstyle.methods.feedforward import FeedForwardStylizer
 from vidstyle.models import ReCoNet, ReCoNetConfig, load_checkpoint, save_checkpoint
-from vidstyle.pretrained import lite_styles, resolve_model, sized_style
+from vidstyle.pretrained import lite_styles, resolve_model
+from vidstyle.reference import StyleRef, resolve_style
 
 pytest.importorskip("onnxruntime")
 from vidstyle.backends.onnx import OnnxStylizer  # noqa: E402
@@ -54,48 +55,44 @@ def _same_model(a: ReCoNet, b: ReCoNet) -> bool:
     return all(torch.equal(x, y) for x, y in zip(_weights(a), _weights(b), strict=True))
 
 
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("vidstyle: error: ")
-    return err[0]
-
-
 # ----------------------------------------------------------------------------- name mapping
 
 
-def test_sized_style_maps_bundled_names(bundled):
+def test_resolve_style_maps_bundled_names(bundled, model_path):
     assert lite_styles() == ["candy-lite"]
-    assert sized_style("candy") == sized_style("candy", "full") == "candy"
-    assert sized_style("candy", "lite") == "candy-lite"
-    assert sized_style("candy-lite", "lite") == "candy-lite"  # already lite: kept
-    assert sized_style("candy", "lite", "chen") == "candy-lite"
-    assert sized_style("any/file.pt", "full", "huang") == "any/file.pt"  # full: untouched
+    assert resolve_style("candy").name == resolve_style("candy", "reconet", "full").name == "candy"
+    lite = resolve_style("candy", "reconet", "lite")
+    assert (lite.kind, lite.name, lite.size) == ("bundled", "candy-lite", "lite")
+    assert lite.path == bundled / "candy-lite.reconet.pt"
+    assert resolve_style("candy-lite", "reconet", "lite").name == "candy-lite"  # already lite: kept
+    assert resolve_style("candy", "chen", "lite").path == bundled / "candy-lite.reconet.pt"
+    ref = resolve_style(model_path, "huang")  # full: a file is taken as it is
+    assert (ref.kind, ref.path, ref.name) == ("checkpoint", model_path, "tiny")
     assert resolve_model("candy-lite") == bundled / "candy-lite.reconet.pt"
 
 
-@pytest.mark.parametrize("args, match", [
-    (("mosaic", "lite"), r"style 'mosaic' has no bundled lite model \(lite styles: candy\)"),
-    (("mosaic-lite", "lite"), r"style 'mosaic' has no bundled lite model"),
-    (("candi", "lite"), r"unknown style 'candi'; did you mean candy"),
-    (("candy", "lite", "per-frame"), r"no lite per-frame model.*reconet or chen.*candy-lite"),
-    (("candy", "lite", "huang"), r"no lite huang model"),
-    (("candy", "lite", "ruder"), r"no lite ruder model"),
-    (("m/model.pt", "lite"), r"lite model size applies to bundled style names"),
-    (("model.pt", "lite"), r"lite model size applies to bundled style names"),
-    (("model.onnx", "lite"), r"lite model size applies to bundled style names"),
-    (("candy", "medium"), r"unknown model size 'medium'; choose from full, lite"),
+@pytest.mark.parametrize("args, match", [  # (style, method, size)
+    (("mosaic", "reconet", "lite"), r"style 'mosaic' has no bundled lite model \(lite styles: candy\)"),
+    (("mosaic-lite", "reconet", "lite"), r"style 'mosaic' has no bundled lite model"),
+    (("candi", "reconet", "lite"), r"unknown style 'candi'; did you mean candy"),
+    (("candy", "per-frame", "lite"), r"no lite per-frame model.*reconet or chen.*candy-lite"),
+    (("candy", "huang", "lite"), r"no lite huang model"),
+    (("candy", "ruder", "lite"), r"no lite ruder model"),
+    (("m/model.pt", "reconet", "lite"), r"lite model size applies to bundled style names"),
+    (("model.pt", "reconet", "lite"), r"lite model size applies to bundled style names"),
+    (("model.onnx", "reconet", "lite"), r"lite model size applies to bundled style names"),
+    (("candy", "reconet", "medium"), r"unknown model size 'medium'; choose from full, lite"),
 ])
-def test_sized_style_errors(bundled, args, match):
+def test_resolve_style_lite_errors(bundled, args, match):
     with pytest.raises(VidstyleError, match=match):
-        sized_style(*args)
+        resolve_style(*args)
 
 
 def test_no_lite_models_bundled(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
     save_checkpoint(tmp_path / "candy.reconet.pt", ReCoNet(TINY))
     with pytest.raises(VidstyleError, match=r"has no bundled lite model \(lite styles: none\)"):
-        sized_style("candy", "lite")
+        resolve_style("candy", "reconet", "lite")
 
 
 def test_api_loads_the_lite_model(bundled):
@@ -126,16 +123,21 @@ def test_stylize_video_api_names_the_output_after_the_lite_model(bundled, frames
 # ----------------------------------------------------------------------------- auto backend
 
 
+def _ref(method: str, kind: str = "checkpoint") -> StyleRef:
+    """A resolved style for ``choose_backend``, which reads only its kind and method."""
+    return StyleRef(kind, Path("model.onnx" if kind == "onnx" else "model.pt"), "model", method)
+
+
 def test_auto_backend_choice(model_path, monkeypatch):
-    assert choose_backend("reconet", "cpu") == "onnx"
-    assert choose_backend("per-frame", "cpu") == choose_backend("huang", "cpu") == "onnx"
-    assert choose_backend("chen", "cpu") == choose_backend("ruder", "cpu") == "torch"
-    assert choose_backend("reconet", "cuda") == choose_backend("reconet", "cuda:1") == "torch"
-    assert choose_backend("reconet", "cuda", "model.onnx") == "onnx"  # only onnx reads one
+    assert choose_backend(_ref("reconet"), "cpu") == "onnx"
+    assert choose_backend(_ref("per-frame"), "cpu") == choose_backend(_ref("huang"), "cpu") == "onnx"
+    assert choose_backend(_ref("chen"), "cpu") == choose_backend(_ref("ruder", "image"), "cpu") == "torch"
+    assert choose_backend(_ref("reconet"), "cuda") == choose_backend(_ref("reconet"), "cuda:1") == "torch"
+    assert choose_backend(_ref("reconet", "onnx"), "cuda") == "onnx"  # only onnx reads one
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert choose_backend("reconet", "auto") == "torch"
+    assert choose_backend(_ref("reconet"), "auto") == "torch"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert choose_backend("reconet", "auto") == "onnx"
+    assert choose_backend(_ref("reconet"), "auto") == "onnx"
     assert isinstance(make_stylizer(model_path, device="cpu", threads=1), OnnxStylizer)
     assert isinstance(make_stylizer(model_path), OnnxStylizer)  # auto device, no CUDA
     assert isinstance(make_stylizer(model_path, "chen", device="cpu"), ChenStylizer)
@@ -144,18 +146,15 @@ def test_auto_backend_choice(model_path, monkeypatch):
 
 def test_auto_backend_falls_back_to_torch_without_onnxruntime(model_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # "import onnxruntime" now fails
-    assert choose_backend("reconet", "cpu") == "torch"
+    assert choose_backend(_ref("reconet"), "cpu") == "torch"
     assert isinstance(make_stylizer(model_path, device="cpu"), FeedForwardStylizer)
     with pytest.raises(VidstyleError, match="needs onnxruntime"):
         make_stylizer(model_path, device="cpu", backend="onnx")
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    torch.manual_seed(1)
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(path, ReCoNet(TINY))
-    return path
+def model_path(tiny_checkpoint) -> Path:
+    return tiny_checkpoint(TINY, seed=1)
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -190,12 +189,12 @@ def test_cli_stylize_lite(bundled, frames_dir, tmp_path, capsys):
     (["--method", "nope", "--model-size", "lite"], "unknown method 'nope'"),
     (["-s", "candy-lite", "--method", "per-frame"], "has no bundled 'per-frame' model"),
 ])
-def test_cli_bad_combinations_one_line(bundled, frames_dir, tmp_path, model_path, capsys, extra,
-                                       expect):
+def test_cli_bad_combinations_one_line(bundled, frames_dir, tmp_path, model_path, one_error_line,
+                                       extra, expect):
     extra = [str(model_path) if a == "MODEL" else a for a in extra]
     out = tmp_path / "out"
     assert main(["stylize", str(frames_dir), "-o", str(out), "-q", *extra]) == 1
-    assert expect in _one_error_line(capsys)
+    assert expect in one_error_line()
     assert not out.exists()
 
 

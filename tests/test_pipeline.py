@@ -86,7 +86,6 @@ def _interrupt_at(stylizer, n: int):
             raise KeyboardInterrupt
         return stylizer(frames)
 
-    interrupted.stateful = False
     interrupted.reset = lambda: None
     return interrupted
 

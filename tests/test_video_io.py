@@ -123,6 +123,7 @@ def test_rotation_metadata_is_honoured(clips):
     assert mad(rgb, np.rot90(pattern(0, 64, 48), -1)) > 20  # not the other way round
 
 
+@pytest.mark.data
 def test_real_clip_first_frames(shared_data):
     path = shared_data / "videos" / "chaplin_silent_film_10s_640x360.mp4"
     r = VideoReader(path)

@@ -8,7 +8,7 @@ import torch
 
 import vidstyle.video.webcam as webcam
 from vidstyle.cli import main
-from vidstyle.models import ReCoNet, ReCoNetConfig, save_checkpoint
+from vidstyle.models import ReCoNetConfig
 from vidstyle.video import probe
 
 
@@ -37,11 +37,9 @@ class FakeCapture:
         pass
 
 
-@pytest.fixture()
-def model_path(tmp_path):
-    path = tmp_path / "m.pt"
-    save_checkpoint(path, ReCoNet(ReCoNetConfig(widths=(4, 8, 8), res_blocks=0)))
-    return path
+@pytest.fixture(scope="module")
+def model_path(tiny_checkpoint):
+    return tiny_checkpoint(ReCoNetConfig(widths=(4, 8, 8), res_blocks=0))
 
 
 def test_webcam_to_file(tmp_path, model_path, monkeypatch, capsys):

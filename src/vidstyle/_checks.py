@@ -25,6 +25,12 @@ def check_tensor(name: str, x: object, *, floating: bool = True) -> torch.Tensor
     return x
 
 
+def at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as float32, or float64 if it is: losses promote half precision (autocast) to
+    float32 but keep double precision (float64 ``gradcheck``)."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def _fmt(spec: Sequence[Dim]) -> str:
     return "(" + ", ".join("*" if d is None else str(d) for d in spec) + ")"
 

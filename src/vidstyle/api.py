@@ -1,54 +1,102 @@
-"""Python API: load a model, stylize images, frame folders and videos."""
+"""Python API: load a model, stylize images, frame folders and videos.
+
+The edge where names are resolved: :func:`load_model`, :func:`make_stylizer` and
+:func:`stylize_video` take a style as the user gives it and resolve it once
+(:func:`vidstyle.reference.resolve_style`); :func:`create_stylizer` builds a
+stylizer from the resolved :class:`~vidstyle.reference.StyleRef` with the method's
+registry entry (:data:`vidstyle.methods.METHODS`) or the onnxruntime backend.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from vidstyle.errors import VidstyleError
-from vidstyle.methods.feedforward import FEEDFORWARD_METHODS, FeedForwardStylizer
+from vidstyle.methods.registry import METHODS, Stylizer
 from vidstyle.models.checkpoint import load_checkpoint
 from vidstyle.models.reconet import ReCoNet
 from vidstyle.options import check_option
-from vidstyle.pretrained import resolve_model, sized_style
-
-METHODS = (*FEEDFORWARD_METHODS, "chen", "ruder")
+from vidstyle.reference import StyleRef, resolve_style
 
 
-def load_model(name_or_path: str | os.PathLike, method: str = "reconet", *,
+def load_model(name_or_path: str | os.PathLike | StyleRef, method: str = "reconet", *,
                model_size: str = "full") -> ReCoNet:
     """A bundled style name (``"candy"``) or a checkpoint path -> a network in eval mode
     that maps ``(B, 3, H, W)`` in [0, 1] to the same shape and range.
 
-    ``model_size="lite"`` loads the bundled lite model of a style name (``candy`` ->
-    ``candy-lite``, see :func:`vidstyle.pretrained.sized_style`)."""
-    if method not in FEEDFORWARD_METHODS:
-        raise VidstyleError(f"load_model: method must be one of {', '.join(FEEDFORWARD_METHODS)}, "
-                            f"got {method!r}", option="method")
-    model, _ = load_checkpoint(resolve_model(sized_style(name_or_path, model_size, method), method))
+    ``method`` picks the bundled network of a style name (``chen`` runs the
+    ``reconet`` one); ``model_size="lite"`` loads the bundled lite model of a style
+    name (``candy`` -> ``candy-lite``, see :func:`vidstyle.reference.resolve_style`)."""
+    model, _ = load_checkpoint(resolve_style(name_or_path, method, model_size).checkpoint())
     return model
 
 
-def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
+def create_stylizer(ref: StyleRef, *, device: str = "auto", half: bool = False,
+                    backend: str = "auto", threads: int | None = None, config: Any = None,
+                    flow_fn=None, progress=None) -> Stylizer:
+    """A stylizer for the resolved style ``ref`` (its method, file and model size).
+
+    ``backend`` is ``"auto"`` (:func:`vidstyle.backends.choose_backend`), ``"torch"``
+    (the method's own stylizer, built by its registry entry) or ``"onnx"``
+    (onnxruntime; methods whose spec has ``onnx``). ``config`` is the method's
+    settings (its config dataclass, or a mapping of fields to change, e.g.
+    ``{"iterations": 10}`` for ruder); ``flow_fn`` replaces the flow estimator of a
+    flow-guided method; ``progress`` is the method's progress callback (ruder:
+    ``progress(frame, iteration, loss)`` at every loss evaluation). Other arguments
+    as for :func:`make_stylizer`.
+    """
+    from vidstyle.backends import BACKENDS, choose_backend
+    from vidstyle.device import resolve_device
+
+    spec = ref.spec
+    if backend not in BACKENDS:
+        raise VidstyleError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}",
+                            option="backend")
+    if threads is not None:
+        threads = check_option("threads", threads)
+    settings = spec.make_config(config)
+    if backend == "auto":
+        backend = choose_backend(ref, device)
+    if backend == "onnx":
+        from vidstyle.backends.onnx import CUDA, OnnxStylizer, providers_for
+
+        if not spec.onnx:
+            runs = ", ".join(name for name, m in METHODS.items() if m.onnx)
+            raise VidstyleError(f"the onnx backend runs {runs}, not {spec.name}", option="backend")
+        providers = providers_for(device)
+        return OnnxStylizer(ref, threads=threads, providers=providers,
+                            half=half and providers[0] == CUDA)
+    if ref.kind == "onnx":
+        raise VidstyleError(f"{ref.path} is an ONNX model: only the onnx backend runs it",
+                            option="backend")
+    dev = resolve_device(device)
+    return spec.build(ref, dev, settings, half=half and dev.type == "cuda", flow_fn=flow_fn,
+                      progress=progress)
+
+
+def make_stylizer(style: str | os.PathLike | StyleRef, method: str = "reconet", *,
                   device: str = "auto", half: bool = False, backend: str = "auto",
-                  model_size: str = "full", threads: int | None = None, flow_fn=None,
-                  style_image: str | os.PathLike | None = None,
-                  chen_blend: float | None = None, ruder_options: dict | None = None,
-                  ruder_progress=None):
+                  model_size: str = "full", threads: int | None = None, config: Any = None,
+                  flow_fn=None, style_image: str | os.PathLike | None = None,
+                  progress=None) -> Stylizer:
     """A stylizer for ``method`` with the model of ``style`` on ``device``.
 
-    Methods: ``reconet``, ``per-frame``, ``huang`` (the bundled or given network,
-    one pass per frame); ``chen`` (the ``reconet`` network of ``style`` with flow-
-    guided feature blending, :mod:`vidstyle.methods.chen`; ``chen_blend`` sets its
-    strength); ``ruder`` (optimisation per frame, :mod:`vidstyle.methods.ruder`; needs
-    a style *image*: ``style`` itself when it is an image file, else ``style_image``;
-    ``ruder_options`` override :class:`~vidstyle.methods.ruder.RuderConfig` fields).
-    ``flow_fn`` replaces the DIS flow of chen and ruder (e.g. ground truth);
-    ``ruder_progress(frame, iteration, loss)`` is called at every ruder loss evaluation.
+    Methods (:data:`vidstyle.methods.METHODS`): ``reconet``, ``per-frame``, ``huang``
+    (the bundled or given network, one pass per frame); ``chen`` (the ``reconet``
+    network of ``style`` with flow-guided feature blending,
+    :mod:`vidstyle.methods.chen`; ``config`` a
+    :class:`~vidstyle.methods.chen.ChenConfig` or its fields); ``ruder``
+    (optimisation per frame, :mod:`vidstyle.methods.ruder`; needs a style *image*:
+    ``style`` itself when it is an image file, else ``style_image``; ``config`` a
+    :class:`~vidstyle.methods.ruder.RuderConfig` or its fields). ``flow_fn``
+    replaces the DIS flow of chen and ruder (e.g. ground truth);
+    ``progress(frame, iteration, loss)`` is called at every ruder loss evaluation.
 
     ``model_size`` is ``"full"`` or ``"lite"``: with ``lite`` a bundled style name
     ``S`` means the bundled ``S-lite`` network (methods ``reconet`` and ``chen``; see
-    :func:`vidstyle.pretrained.sized_style`). ``"candy-lite"`` may also be given as
+    :func:`vidstyle.reference.resolve_style`). ``"candy-lite"`` may also be given as
     ``style`` directly.
 
     ``backend`` is ``"auto"`` (default), ``"torch"`` (PyTorch eager) or ``"onnx"``
@@ -61,62 +109,16 @@ def make_stylizer(style: str | os.PathLike, method: str = "reconet", *,
     PyTorch's are process-wide, see ``torch.set_num_threads``. ``half`` applies on
     CUDA only.
     """
-    from vidstyle.backends import BACKENDS, choose_backend
-
-    if method not in METHODS:
-        raise VidstyleError(f"unknown method {method!r}; choose from {', '.join(METHODS)}",
-                            option="method")
-    if backend not in BACKENDS:
-        raise VidstyleError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}",
-                            option="backend")
-    if threads is not None:
-        threads = check_option("threads", threads)
-    style = sized_style(style, model_size, method)
-    if backend == "auto":
-        backend = choose_backend(method, device, style)
-    if backend == "onnx":
-        from vidstyle.backends.onnx import CUDA, OnnxStylizer, providers_for
-
-        if method not in FEEDFORWARD_METHODS:
-            raise VidstyleError(f"the onnx backend runs {', '.join(FEEDFORWARD_METHODS)}, "
-                                f"not {method}", option="backend")
-        providers = providers_for(device)
-        return OnnxStylizer(style, method=method, threads=threads, providers=providers,
-                            half=half and providers[0] == CUDA)
-
-    if str(style).lower().endswith(".onnx"):
-        raise VidstyleError(f"{style} is an ONNX model: only the onnx backend runs it",
-                            option="backend")
-    from vidstyle.training.loop import resolve_device
-
-    dev = resolve_device(device)
-    half = half and dev.type == "cuda"
-    if method == "chen":
-        from vidstyle.methods.chen import ChenStylizer
-
-        extra = {} if chen_blend is None else {"blend": chen_blend}
-        return ChenStylizer(load_model(style, "reconet"), dev, half=half, flow_fn=flow_fn, **extra)
-    if method == "ruder":
-        from dataclasses import replace
-
-        from vidstyle.image import IMAGE_EXTENSIONS, load_image
-        from vidstyle.methods.ruder import RuderConfig, RuderStylizer
-
-        image = Path(style) if Path(style).suffix.lower() in IMAGE_EXTENSIONS else style_image
-        if image is None:
-            raise VidstyleError("the ruder method optimises against a style image: give an "
-                                "image file as the style", option="style")
-        config = replace(RuderConfig(), **(ruder_options or {}))
-        return RuderStylizer(load_image(image), config, dev, flow_fn=flow_fn,
-                             progress=ruder_progress)
-    return FeedForwardStylizer(load_model(style, method), dev, half=half)
+    ref = resolve_style(style, method, model_size, style_image=style_image)
+    return create_stylizer(ref, device=device, half=half, backend=backend, threads=threads,
+                           config=config, flow_fn=flow_fn, progress=progress)
 
 
 def stylize_video(
     src: str | os.PathLike,
     dst: str | os.PathLike | None = None,
     *,
-    style: str | os.PathLike = "candy",
+    style: str | os.PathLike | StyleRef = "candy",
     method: str = "reconet",
     device: str = "auto",
     half: bool = False,
@@ -130,20 +132,20 @@ def stylize_video(
     :func:`make_stylizer`. ``dst`` defaults to ``INPUT.STYLE.EXT`` (or ``FOLDER.STYLE``;
     ``STYLE`` is ``candy-lite`` for ``candy`` with ``model_size="lite"``). ``options`` are
     those of :func:`vidstyle.pipeline.stylize_path` (``max_size``, ``batch_size``,
-    ``crf``, ``start``, ``duration``, ``overwrite``, ``progress``). Returns a
-    :class:`~vidstyle.pipeline.StylizeReport`.
+    ``crf``, ``start``, ``duration``, ``overwrite``, ``progress``, ``on_progress``).
+    Returns a :class:`~vidstyle.pipeline.StylizeReport`.
     """
-    from vidstyle.pipeline import default_output, style_tag, stylize_path
+    from vidstyle.pipeline import default_output, stylize_path
 
     src = Path(src)
     for name in ("max_size", "batch_size", "crf", "start", "duration"):
         if options.get(name) is not None:  # before the model is built, not after
             check_option(name, options[name])
-    style = sized_style(style, model_size, method) if method in METHODS else style
-    stylizer = make_stylizer(style, method, device=device, half=half, backend=backend)
-    out = Path(dst) if dst is not None else default_output(src, style_tag(style))
+    ref = resolve_style(style, method, model_size)
+    stylizer = create_stylizer(ref, device=device, half=half, backend=backend)
+    out = Path(dst) if dst is not None else default_output(src, ref.name)
     options.setdefault("progress", False)
     return stylize_path(src, out, stylizer, **options)
 
 
-__all__ = ["load_model", "make_stylizer", "stylize_video"]
+__all__ = ["create_stylizer", "load_model", "make_stylizer", "stylize_video"]

@@ -25,8 +25,10 @@ from pathlib import Path
 from vidstyle import __version__
 from vidstyle.backends import BACKENDS
 from vidstyle.errors import OptionError, OutputExistsError, VidstyleError, first_line
+from vidstyle.methods import METHODS
 from vidstyle.options import parse_option
-from vidstyle.pretrained import MODEL_SIZES, StyleImageError
+from vidstyle.pretrained import MODEL_SIZES
+from vidstyle.reference import StyleImageError, StyleRef
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -79,28 +81,33 @@ def _option(name: str):
 # ----------------------------------------------------------------------------- stylize
 
 
-def _style_and_backend(args: argparse.Namespace) -> tuple[str, str]:
-    """The style name at ``--model-size`` and the backend ``--backend`` stands for;
-    sets PyTorch's threads to ``--threads`` when that backend is torch."""
-    from vidstyle.api import METHODS
+def _style_and_backend(args: argparse.Namespace) -> tuple[StyleRef, str]:
+    """The style ``-s``, ``--method`` and ``--model-size`` name, resolved once, and the
+    backend ``--backend`` stands for; sets PyTorch's threads to ``--threads`` when
+    that backend is torch."""
     from vidstyle.backends import choose_backend
-    from vidstyle.pretrained import sized_style
+    from vidstyle.reference import resolve_style
 
-    if args.method not in METHODS:
-        raise VidstyleError(f"unknown method {args.method!r}; choose from {', '.join(METHODS)}",
-                            option="method")
-    style = sized_style(args.style, args.model_size, args.method)
-    backend = choose_backend(args.method, args.device, style) if args.backend == "auto" else args.backend
+    ref = resolve_style(args.style, args.method, args.model_size)
+    backend = choose_backend(ref, args.device) if args.backend == "auto" else args.backend
     if args.threads and backend == "torch":
         import torch
 
         torch.set_num_threads(args.threads)
-    return style, backend
+    return ref, backend
+
+
+def _method_config(args: argparse.Namespace) -> dict:
+    """The method's settings given on the command line (``--ruder-*`` for ruder)."""
+    if args.method != "ruder":
+        return {}
+    return {k: v for k, v in (("iterations", args.ruder_iters), ("max_size", args.ruder_size),
+                              ("temporal_weight", args.ruder_temporal)) if v is not None}
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    from vidstyle.api import make_stylizer
-    from vidstyle.pipeline import default_output, style_tag, stylize_path
+    from vidstyle.api import create_stylizer
+    from vidstyle.pipeline import default_output, stylize_path
 
     if args.webcam is not None:
         return _stylize_webcam(args)
@@ -109,14 +116,12 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     src = Path(args.input)
     if not src.exists():
         raise VidstyleError(f"input not found: {src}")
-    style, backend = _style_and_backend(args)
-    dst = Path(args.output) if args.output else default_output(src, style_tag(style))
-    ruder = {k: v for k, v in (("iterations", args.ruder_iters), ("max_size", args.ruder_size),
-                               ("temporal_weight", args.ruder_temporal)) if v is not None}
+    ref, backend = _style_and_backend(args)
+    dst = Path(args.output) if args.output else default_output(src, ref.name)
     progress = None if args.quiet or args.method != "ruder" else _RuderProgress()
-    stylizer = make_stylizer(style, args.method, device=args.device, half=args.half,
-                             backend=backend, threads=args.threads, ruder_options=ruder,
-                             ruder_progress=progress)
+    stylizer = create_stylizer(ref, device=args.device, half=args.half, backend=backend,
+                               threads=args.threads, config=_method_config(args),
+                               progress=progress)
     report = stylize_path(
         src, dst, stylizer, max_size=args.max_size, batch_size=args.batch_size, crf=args.crf,
         start=args.start, duration=args.duration, overwrite=args.overwrite,
@@ -159,8 +164,9 @@ class _RuderProgress:
 
 def _stylize_webcam(args: argparse.Namespace) -> int:
     """Live: camera -> stylizer -> preview window (if a display exists) and/or a file."""
-    from vidstyle.api import make_stylizer
+    from vidstyle.api import create_stylizer
     from vidstyle.pretrained import bundled_models, is_lite
+    from vidstyle.reference import resolve_style
     from vidstyle.video import VideoWriter
     from vidstyle.video.webcam import (
         TkPreview,
@@ -170,20 +176,22 @@ def _stylize_webcam(args: argparse.Namespace) -> int:
         run_live,
     )
 
-    style, backend = _style_and_backend(args)
-    # The keys switch between the bundled styles of the same method and model size.
-    network = "reconet" if args.method == "chen" else args.method
-    names = [style] + sorted(
-        s for s, m in bundled_models() if m == network and s != style and is_lite(s) == is_lite(style))
-    stylizers = [(n, make_stylizer(n, args.method, device=args.device, half=args.half,
-                                   backend=backend, threads=args.threads)) for n in names]
+    ref, backend = _style_and_backend(args)
+    # The keys switch between the bundled styles of the same network and model size.
+    lite = ref.kind == "bundled" and is_lite(ref.name)
+    others = sorted(s for s, m in bundled_models() if m == ref.spec.network and is_lite(s) == lite
+                    and not (ref.kind == "bundled" and s == ref.name))
+    refs = [ref] + [resolve_style(s, ref.method) for s in others]
+    stylizers = [(r.name, create_stylizer(r, device=args.device, half=args.half, backend=backend,
+                                          threads=args.threads, config=_method_config(args)))
+                 for r in refs]
     preview = None
     if has_display() and not args.no_window:
         try:
             preview = TkPreview("vidstyle")
         except Exception as e:  # noqa: BLE001 - no Tk, or the display refused: file only
             print(f"vidstyle: no preview window ({str(e).splitlines()[0]}); writing to a file")
-    dst = Path(args.output) if args.output else (None if preview else default_webcam_output(style))
+    dst = Path(args.output) if args.output else (None if preview else default_webcam_output(ref))
     if dst is not None and dst.exists() and not args.overwrite:
         raise OutputExistsError(dst)
     source = WebcamSource(args.webcam)
@@ -320,21 +328,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     """All methods on the same Sintel pairs and clips: table, CSV and plots."""
-    from vidstyle.eval.compare import ALL_METHODS, compare_methods
+    from vidstyle.eval.compare import compare_methods
 
-    shared = Path("..") / "shared" / "data"
-    style_image = args.style_image
-    if style_image is None and (shared / "styles" / f"{args.style}.jpg").is_file():
-        style_image = shared / "styles" / f"{args.style}.jpg"
-    sintel = args.sintel or (shared / "sintel" if (shared / "sintel").is_dir() else None)
-    if sintel is None and not args.clips:
-        raise VidstyleError("give --sintel ROOT and/or --clips FILE ... to compare the methods on")
+    if args.sintel is None and not args.clips:
+        raise VidstyleError("give --sintel ROOT (MPI Sintel with flow/ and occlusions/) and/or "
+                            "--clips FILE ... to compare the methods on")
     compare_methods(
-        args.output, methods=tuple(args.methods or ALL_METHODS), style=args.style,
-        style_image=style_image, sintel=sintel, scenes=args.scenes, pass_name=args.sintel_pass,
-        clips=args.clips or [], clip_frames=args.clip_frames, max_size=args.max_size,
-        flow=args.flow, ruder_iters=args.ruder_iters, ruder_size=args.ruder_size,
-        ruder_temporal=args.ruder_temporal,
+        args.output, methods=tuple(args.methods or METHODS), style=args.style,
+        style_image=args.style_image, sintel=args.sintel, scenes=args.scenes,
+        pass_name=args.sintel_pass, clips=args.clips or [], clip_frames=args.clip_frames,
+        max_size=args.max_size, flow=args.flow, ruder_iters=args.ruder_iters,
+        ruder_size=args.ruder_size, ruder_temporal=args.ruder_temporal,
         device=args.device, overwrite=args.overwrite,
         log=(lambda *a, **k: None) if args.quiet else print,
     )
@@ -415,14 +419,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "when a display exists, and/or -o FILE")
     s.add_argument("--no-window", action="store_true", help="webcam: no preview window")
     s.add_argument("-o", "--output", help="output path (default: INPUT.STYLE.EXT / FOLDER.STYLE)")
-    s.add_argument("-s", "--style", default="candy", help="bundled style name or model .pt")
+    s.add_argument("-s", "--style", default="candy",
+                   help="bundled style name, model .pt or .onnx, or a style image (ruder)")
     s.add_argument("--model-size", choices=MODEL_SIZES, default="full",
                    help="full (default) or lite: a bundled style name S means its lite ReCoNet "
                         "S-lite (several times faster on a CPU; --method reconet or chen; "
                         "see `vidstyle styles`)")
-    s.add_argument("--method", default="reconet",
-                   help="reconet (default), per-frame, huang, chen (flow-guided feature "
-                        "blending), ruder (optimisation; -s must be a style image)")
+    s.add_argument("--method", default="reconet", metavar="METHOD",
+                   help=", ".join(f"{name} ({spec.summary})" for name, spec in METHODS.items())
+                        + "; default reconet")
     s.add_argument("--max-size", type=_option("max_size"), help="scale the long side down to this")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--half", action="store_true", help="fp16 inference (CUDA)")
@@ -448,7 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = x.add_mutually_exclusive_group(required=True)
     fmt.add_argument("--onnx", action="store_true", help="ONNX, dynamic batch/height/width")
     x.add_argument("-o", "--output", required=True, help="output file (.onnx)")
-    x.add_argument("--method", default="reconet", help="method of a bundled style name")
+    x.add_argument("--method", default="reconet",
+                   help="the method whose bundled network a style name means (default reconet)")
     x.add_argument("--opset", type=_option("opset"), default=17, help="ONNX opset (13-20, default 17)")
     x.add_argument("--half", action="store_true", help="fp16 weights (for GPU runtimes)")
     x.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -515,12 +521,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("stylized", nargs="?", help="folder of stylized frames (omit to compare methods)")
     e.add_argument("--inputs", help="folder of the input frames (same file names)")
-    e.add_argument("--style-image", help="style image (for the style distance and ruder)")
+    e.add_argument("--style-image",
+                   help="style image (for the style distance and ruder; needed to compare)")
     e.add_argument("--sintel", help="Sintel root with flow/ and occlusions/ (for e_stab)")
     e.add_argument("--scene", help="folder mode: the Sintel scene the frames belong to")
     e.add_argument("--sintel-pass", default="final", help="clean or final (default final)")
     e.add_argument("--max-size", type=_positive_int, help="evaluate at this long side")
-    e.add_argument("--methods", nargs="+", help="compare: subset of per-frame huang reconet chen ruder")
+    e.add_argument("--methods", nargs="+", metavar="METHOD",
+                   help=f"compare: a subset of {' '.join(METHODS)} (default: all)")
     e.add_argument("--style", default="candy", help="compare: bundled style name (default candy)")
     e.add_argument("--scenes", nargs="+", help="compare: restrict the Sintel scenes")
     e.add_argument("--clips", nargs="+", help="compare: video clips for warping error and flicker")

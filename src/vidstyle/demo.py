@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidstyle.api import make_stylizer
+from vidstyle.api import create_stylizer
 from vidstyle.errors import VidstyleError
 from vidstyle.eval.metrics import mean_abs_frame_difference, warping_error
-from vidstyle.image import save_image
-from vidstyle.pipeline import to_uint8_batch
-from vidstyle.pretrained import bundled_models, sized_style
+from vidstyle.image import save_image, to_float_batch, to_uint8_batch
+from vidstyle.pretrained import bundled_models
+from vidstyle.reference import resolve_style
 from vidstyle.video import VideoReader, VideoWriter
 
 
@@ -44,28 +44,30 @@ def run_demo(out_dir: str | os.PathLike, style: str = "candy", *, device: str = 
     out = Path(out_dir)
     if not out.parent.is_dir():
         raise VidstyleError(f"output folder {out.parent} does not exist")
-    styles = {"per-frame": style, "reconet": sized_style(style, model_size, "reconet")}
+    reconet = resolve_style(style, "reconet", model_size)
+    refs = {"reconet": reconet}
+    if reconet.kind == "bundled" and (style, "per-frame") in bundled_models():
+        refs = {"per-frame": resolve_style(style, "per-frame"), **refs}  # the baseline column
     files = {
-        "stylized": out / f"demo.{styles['reconet']}.mp4",
+        "stylized": out / f"demo.{reconet.name}.mp4",
         "side_by_side": out / "demo.side_by_side.mp4",
         "strip": out / "demo.strip.png",
     }
     if not overwrite and any(p.exists() for p in files.values()):
         raise VidstyleError(f"{out} already holds demo results", option="overwrite")
-    models = bundled_models()
-    methods = [m for m in ("per-frame", "reconet") if (styles[m], m) in models] or ["reconet"]
-    stylizers = {m: make_stylizer(styles[m], m, device=device) for m in methods}
+    methods = list(refs)
+    stylizers = {m: create_stylizer(ref, device=device) for m, ref in refs.items()}
     out.mkdir(exist_ok=True)
 
     reader = VideoReader(demo_clip())
     with reader:
         pairs = list(reader.frames())
-    frames = torch.from_numpy(np.stack([f for f, _ in pairs])).permute(0, 3, 1, 2).float() / 255
+    frames = to_float_batch(np.stack([f for f, _ in pairs]))
     times = [t for _, t in pairs]
     results = {m: _stylize_all(s, frames) for m, s in stylizers.items()}
 
     h, w = frames.shape[-2:]
-    main = results["reconet"] if "reconet" in results else next(iter(results.values()))
+    main = results["reconet"]
     with VideoWriter(files["stylized"], fps=reader.fps, width=w, height=h) as vw:
         for rgb, t in zip(to_uint8_batch(main), times):
             vw.write(rgb, t)

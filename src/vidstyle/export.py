@@ -26,7 +26,6 @@ Metadata (``metadata_props``, all strings; :func:`read_onnx_metadata` decodes th
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import json
 import os
@@ -36,29 +35,29 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from vidstyle import __version__
 from vidstyle.atomic import atomic_write, check_name
 from vidstyle.errors import OutputExistsError, VidstyleError
+from vidstyle.files import file_digest
 from vidstyle.models.checkpoint import load_checkpoint
 from vidstyle.models.reconet import ReCoNet
 from vidstyle.options import check_option
-from vidstyle.pretrained import PRETRAINED_DIR, resolve_model
+from vidstyle.reference import StyleRef, resolve_style
 
 FORMAT = "vidstyle-onnx"
 FORMAT_VERSION = 1  # bump when the graph's inputs, outputs or padding contract change
 INPUT_NAME = "frames"
 OUTPUT_NAME = "stylized"
-INSTALL_HINT = "pip install 'vidstyle[onnx]'"
+INSTALL_HINT = "pip install onnx onnxruntime"
 
 
 def min_graph_size(model: ReCoNet) -> int:
     """Smallest ``H`` and ``W`` the exported graph handles exactly like ``model``.
 
-    From this size on, ``ReCoNet._pad`` only reflect-pads to the next multiple of 4.
+    From this size on, ``ReCoNet.pad_input`` only reflect-pads to the next multiple of 4.
     """
-    return max(8, model.config.outer_kernel // 2 + 1)
+    return model.min_size
 
 
 class _ExportGraph(nn.Module):
@@ -75,11 +74,9 @@ class _ExportGraph(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[2], x.shape[3]  # traced as Shape ops: stay dynamic
-        m = ReCoNet.MULTIPLE
-        ph, pw = (m - h % m) % m, (m - w % m) % m
         if self.half:
             x = x.half()
-        x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+        x = ReCoNet.pad_input(x, self.model.min_size)  # traced: the pad to a multiple of 4
         y = self.model.decode(self.model.encoder(x))
         return y[:, :, :h, :w].float()
 
@@ -92,27 +89,26 @@ def _import_onnx():
     return onnx
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+Source = ReCoNet | StyleRef | str | os.PathLike
 
 
-def _load(model_or_path: ReCoNet | str | os.PathLike, method: str) -> tuple[ReCoNet, dict[str, str]]:
-    """The model and the metadata that describes where it came from."""
-    if isinstance(model_or_path, ReCoNet):
-        return model_or_path, {}
-    path = resolve_model(model_or_path, method)
+def _load(source: Source, method: str, sha256: str | None) -> tuple[ReCoNet, dict[str, str]]:
+    """The model and the metadata that describes where it came from.
+
+    A name or path is resolved here (:func:`~vidstyle.reference.resolve_style`); the
+    checkpoint's SHA-256 is read unless the caller passes it (``sha256``)."""
+    if isinstance(source, ReCoNet):
+        return source, {}
+    ref = resolve_style(source, method)
+    path = ref.checkpoint()
     model, ckpt = load_checkpoint(path)
     meta = dict(ckpt.get("meta") or {})
     props = {"checkpoint_meta": json.dumps(meta, sort_keys=True, default=str),
-             "checkpoint_sha256": _sha256(path)}
-    # Bundled checkpoints name their style "name"; a bundled file is named STYLE.METHOD.pt.
+             "checkpoint_sha256": sha256 or file_digest(path)}
+    # Bundled checkpoints name their style "name" (and their file STYLE.METHOD.pt).
     style = meta.get("name") or meta.get("style")
-    if style is None and path.resolve().parent == PRETRAINED_DIR:
-        style = path.stem.rpartition(".")[0]
+    if style is None and ref.kind == "bundled":
+        style = ref.name
     if style is not None:
         props["style"] = str(style)
     if "method" in meta:
@@ -121,16 +117,17 @@ def _load(model_or_path: ReCoNet | str | os.PathLike, method: str) -> tuple[ReCo
 
 
 def onnx_model_bytes(
-    model_or_path: ReCoNet | str | os.PathLike,
+    model_or_path: Source,
     *,
     method: str = "reconet",
     opset: int = 17,
     half: bool = False,
+    sha256: str | None = None,
 ) -> bytes:
     """Export to a checked, serialized ONNX model in memory (see :func:`export_onnx`)."""
     onnx = _import_onnx()
     opset = check_option("opset", opset)
-    src, props = _load(model_or_path, method)
+    src, props = _load(model_or_path, method, sha256)
     # Export a CPU copy: never move, cast or re-mode the caller's model.
     model = copy.deepcopy(src).cpu().eval()
     model = model.half() if half else model.float()
@@ -169,25 +166,30 @@ def onnx_model_bytes(
 
 
 def export_onnx(
-    model_or_path: ReCoNet | str | os.PathLike,
+    model_or_path: Source,
     dst: str | os.PathLike,
     *,
     method: str = "reconet",
     opset: int = 17,
     half: bool = False,
     overwrite: bool = False,
+    sha256: str | None = None,
 ) -> Path:
     """Export a ReCoNet to an ONNX file with dynamic batch, height and width.
 
     Args:
-        model_or_path: a :class:`ReCoNet`, a checkpoint ``.pt`` path, or a bundled
-            style name (resolved with ``method``, see :func:`vidstyle.pretrained.resolve_model`).
+        model_or_path: a :class:`ReCoNet`, a resolved
+            :class:`~vidstyle.reference.StyleRef`, or a checkpoint ``.pt`` path or
+            bundled style name (resolved with ``method`` by
+            :func:`~vidstyle.reference.resolve_style`).
         dst: the ``.onnx`` file to write (atomically; its folder must exist).
         method: the method of a bundled style name.
         opset: ONNX opset version (13 to 20).
         half: store weights and compute in fp16 (for GPU execution providers); the
             graph's input and output stay float32.
         overwrite: replace an existing ``dst``.
+        sha256: the checkpoint's SHA-256 when the caller has it (the ONNX cache
+            does), so that the file is not read twice; computed here otherwise.
 
     Returns:
         ``dst`` as a :class:`~pathlib.Path`.
@@ -200,7 +202,7 @@ def export_onnx(
     check_name(out)
     if out.exists() and not overwrite:
         raise OutputExistsError(out)
-    data = onnx_model_bytes(model_or_path, method=method, opset=opset, half=half)
+    data = onnx_model_bytes(model_or_path, method=method, opset=opset, half=half, sha256=sha256)
     atomic_write(out, lambda tmp: Path(tmp).write_bytes(data))
     return out
 

@@ -1,4 +1,8 @@
-"""Image files and colour: loading/saving RGB frames, relative luminance."""
+"""Image files and colour: loading/saving RGB frames, uint8 <-> float batches,
+fitting and resizing, relative luminance.
+
+Sizes are ``(h, w)`` everywhere in this module, as in a tensor's ``shape[-2:]``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vidstyle._checks import check_shape
@@ -89,22 +94,104 @@ def _to_srgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+def to_float_batch(rgb: np.ndarray) -> torch.Tensor:
+    """``(N, H, W, 3)`` uint8 RGB -> ``(N, 3, H, W)`` float32 in [0, 1].
+
+    The one place where frames on disk become the package's image tensors.
+    """
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 4 or rgb.shape[3] != 3:
+        got = f"{rgb.shape} {rgb.dtype}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
+        raise ValueError(f"expected a (N, H, W, 3) uint8 array, got {got}")
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def to_uint8_batch(x: torch.Tensor) -> np.ndarray:
+    """``(N, 3, H, W)`` float in [0, 1] -> ``(N, H, W, 3)`` uint8 RGB (clamped, rounded),
+    on the CPU. The inverse of :func:`to_float_batch` up to rounding."""
+    check_shape("to_uint8_batch: x", x, (None, 3, None, None))
+    arr = (x.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8)
+    return arr.permute(0, 2, 3, 1).cpu().numpy()
+
+
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float32 in [0, 1]."""
+    """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float32 in [0, 1] (:func:`to_float_batch`
+    of one image)."""
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected a (H, W, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    return to_float_batch(rgb[None])
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """``(1, 3, H, W)`` or ``(3, H, W)`` float in [0, 1] -> ``(H, W, 3)`` uint8 (clamped, rounded)."""
+    """``(1, 3, H, W)`` or ``(3, H, W)`` float in [0, 1] -> ``(H, W, 3)`` uint8 (clamped,
+    rounded; :func:`to_uint8_batch` of one image)."""
     if x.dim() == 4:
         if x.shape[0] != 1:
             raise ValueError(f"to_uint8 takes one image, got a batch of {x.shape[0]}")
         x = x[0]
     check_shape("to_uint8: x", x, (3, None, None))
-    arr = (x.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8)
-    return arr.permute(1, 2, 0).cpu().numpy()
+    return to_uint8_batch(x[None])[0]
+
+
+def fit_long_side(
+    h: int, w: int, long_side: int | None, *, enlarge: bool = False
+) -> tuple[int, int]:
+    """``(h, w)`` scaled, keeping the aspect ratio, so that the long side is ``long_side``.
+
+    By default only shrinks: a size whose long side is already at most
+    ``long_side`` (or ``long_side=None``) is returned as it is; ``enlarge=True``
+    scales small sizes up too. Each side is rounded to the nearest pixel, at least 1.
+    """
+    if long_side is None or (max(h, w) <= long_side and not enlarge):
+        return h, w
+    s = long_side / max(h, w)
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+# Resamplers for uint8 frames. "area" (OpenCV INTER_AREA) for video frames: fast and
+# alias-free when shrinking; "lanczos" (Pillow) for still images loaded from files;
+# "cubic" (OpenCV INTER_CUBIC) for enlarging photos.
+RGB_RESAMPLERS = ("area", "lanczos", "cubic")
+
+
+def resize_rgb(rgb: np.ndarray, size: tuple[int, int], resample: str = "area") -> np.ndarray:
+    """Resize one ``(H, W, 3)`` uint8 image to ``size = (h, w)`` (returned as is when
+    it already has that size).
+
+    Args:
+        rgb: ``(H, W, 3)`` uint8 RGB.
+        size: ``(h, w)`` in pixels.
+        resample: one of :data:`RGB_RESAMPLERS`.
+    """
+    if resample not in RGB_RESAMPLERS:
+        raise ValueError(f"unknown resampler {resample!r}; known: {', '.join(RGB_RESAMPLERS)}")
+    h, w = size
+    if rgb.shape[:2] == (h, w):
+        return rgb
+    if resample == "lanczos":
+        return np.array(Image.fromarray(rgb).resize((w, h), Image.LANCZOS))
+    import cv2  # not at module level: the CLI starts without OpenCV
+
+    flag = cv2.INTER_AREA if resample == "area" else cv2.INTER_CUBIC
+    return cv2.resize(rgb, (w, h), interpolation=flag)
+
+
+def resize_images(x: torch.Tensor, size: tuple[int, int], resample: str = "smooth") -> torch.Tensor:
+    """Resize ``(B, C, H, W)`` float images to ``size = (h, w)`` on their device
+    (returned as is when they already have that size).
+
+    ``resample="smooth"``: antialiased bilinear when shrinking, bicubic (clamped to
+    [0, 1]) otherwise, for images that go down to a working size and back up
+    (ruder); ``"area"``: area averaging.
+    """
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    if resample == "area":
+        return F.interpolate(x, size=size, mode="area")
+    if resample != "smooth":
+        raise ValueError(f"unknown resampler {resample!r}; known: smooth, area")
+    if size[0] <= x.shape[-2] and size[1] <= x.shape[-1]:
+        return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+    return F.interpolate(x, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
 
 
 def load_image(path: str | os.PathLike, max_size: int | None = None) -> torch.Tensor:
@@ -114,12 +201,8 @@ def load_image(path: str | os.PathLike, max_size: int | None = None) -> torch.Te
     that many pixels, keeping the aspect ratio.
     """
     rgb = read_rgb(path)
-    if max_size is not None and max(rgb.shape[:2]) > max_size:
-        h, w = rgb.shape[:2]
-        s = max_size / max(h, w)
-        size = (max(1, round(w * s)), max(1, round(h * s)))
-        rgb = np.array(Image.fromarray(rgb).resize(size, Image.LANCZOS))
-    return to_tensor(rgb)
+    size = fit_long_side(*rgb.shape[:2], max_size)
+    return to_tensor(resize_rgb(rgb, size, "lanczos"))
 
 
 def save_image(x: torch.Tensor | np.ndarray, path: str | os.PathLike) -> None:

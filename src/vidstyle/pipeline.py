@@ -11,29 +11,32 @@ a temporary sibling folder whose files are then moved into the destination
 from __future__ import annotations
 
 import os
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-import cv2
 import numpy as np
 import torch
 
 from vidstyle.atomic import check_name, discard, make_temp_dir, replace_file
 from vidstyle.errors import OutputExistsError, VidstyleError
-from vidstyle.image import IMAGE_EXTENSIONS, save_image
+from vidstyle.image import (
+    IMAGE_EXTENSIONS,
+    fit_long_side,
+    resize_rgb,
+    save_image,
+    to_float_batch,
+    to_uint8_batch,
+)
+from vidstyle.methods.registry import Stylizer
 from vidstyle.options import check_option
 from vidstyle.video import CONTAINERS, FrameFolderWriter, VideoWriter, open_source
 from vidstyle.video.reader import VideoReader
 
-
-class Stylizer(Protocol):
-    stateful: bool
-
-    def reset(self) -> None: ...
-
-    def __call__(self, frames: torch.Tensor) -> torch.Tensor: ...
+# on_progress(frames done, total frames or None if unknown, frames per second so far)
+ProgressFn = Callable[[int, int | None, float], None]
 
 
 @dataclass
@@ -58,16 +61,13 @@ def output_kind(src: Path) -> str:
     return "video"
 
 
-def style_tag(style: str | os.PathLike) -> str:
-    """Name used in default output names: ``candy`` -> ``candy``, ``runs/x/model.pt`` -> ``model``."""
-    return Path(style).stem if Path(str(style)).suffix else str(style)
-
-
 DEFAULT_CONTAINER = ".mp4"  # for videos in containers vidstyle does not write (.avi, .ts, .gif)
 
 
 def default_output(src: Path, tag: str) -> Path:
     """``holiday.mp4`` -> ``holiday.candy.mp4``; ``frames/`` -> ``frames.candy/``.
+
+    ``tag`` is the style's display name (:attr:`vidstyle.reference.StyleRef.name`).
 
     A video in a container vidstyle cannot write (``.avi``, ``.ts``, ``.gif``, ...)
     gets :data:`DEFAULT_CONTAINER`: ``clip.avi`` -> ``clip.candy.mp4``. A folder named
@@ -135,24 +135,11 @@ def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
             raise VidstyleError(f"output folder {dst} is not writable", option="dst")
 
 
-def scaled_size(w: int, h: int, max_size: int | None) -> tuple[int, int]:
-    """``(w, h)`` scaled down so that the long side is at most ``max_size`` (>= 1)."""
-    if max_size is None or max(w, h) <= max_size:
-        return w, h
-    s = max_size / max(w, h)
-    return max(1, round(w * s)), max(1, round(h * s))
-
-
 def _to_batch(frames: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    """``(N, H, W, 3)`` uint8 -> ``(N, 3, h, w)`` float in [0, 1], resized to ``size = (w, h)``."""
-    if (frames.shape[2], frames.shape[1]) != size:
-        frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-
-
-def to_uint8_batch(y: torch.Tensor) -> np.ndarray:
-    """``(N, 3, H, W)`` float in [0, 1] -> ``(N, H, W, 3)`` uint8 (clamped, rounded)."""
-    return (y.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    """``(N, H, W, 3)`` uint8 -> ``(N, 3, h, w)`` float in [0, 1], resized to ``size = (h, w)``."""
+    if frames.shape[1:3] != size:
+        frames = np.stack([resize_rgb(f, size, "area") for f in frames])
+    return to_float_batch(frames)
 
 
 def stylize_path(
@@ -167,12 +154,16 @@ def stylize_path(
     duration: float | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    on_progress: ProgressFn | None = None,
 ) -> StylizeReport:
     """Stylize ``src`` (video, image or folder of frames) into ``dst``.
 
     Options are checked by :func:`vidstyle.options.check_option`. Nothing at
     ``dst`` changes unless the whole run succeeds; a folder output only gains or
-    replaces the files of this run (other files in it are kept).
+    replaces the files of this run (other files in it are kept). ``progress``
+    shows a progress bar on stderr; ``on_progress(done, total, fps)`` is called
+    after every batch with the frames written so far, the total (``None`` where the
+    source does not tell) and the frames per second since the start.
     """
     src, dst = Path(src), Path(dst)
     max_size = None if max_size is None else check_option("max_size", max_size)
@@ -183,7 +174,7 @@ def stylize_path(
     check_destination(src, dst, overwrite)
     kind = output_kind(src)
     source = open_source(src, start=start, duration=duration)
-    size = scaled_size(source.width, source.height, max_size)
+    size = fit_long_side(source.height, source.width, max_size)  # (h, w)
     if kind == "folder" and dst.is_dir():
         clash = [n for n in source.names if (dst / n).is_dir()]
         if clash:
@@ -194,7 +185,7 @@ def stylize_path(
     if kind == "video":
         extra = isinstance(source, VideoReader) and source.has_extra_streams
         writer = VideoWriter(
-            dst, fps=source.fps, width=size[0], height=size[1], crf=crf,
+            dst, fps=source.fps, width=size[1], height=size[0], crf=crf,
             audio_from=src if extra else None,
             audio_start=start, audio_duration=duration,
             time_base=getattr(source, "time_base", None),
@@ -205,17 +196,20 @@ def stylize_path(
     else:
         writer = None
 
+    total = getattr(source, "frame_count", None)
     bar = None
     if progress:
         from tqdm import tqdm
 
-        total = getattr(source, "frame_count", None)
         bar = tqdm(total=total, unit="frame", dynamic_ncols=True, desc=f"stylize {src.name}")
     n = 0
     t0 = time.perf_counter()
     try:
+        # A stylizer that needs the whole clip first (ruder with passes > 1) gets it as
+        # one batch; a batch size beyond the clip's length holds only the frames read.
+        whole_clip = getattr(stylizer, "whole_clip", False)
         with source:
-            for frames, times in source.batches(batch_size):
+            for frames, times in source.batches(sys.maxsize if whole_clip else batch_size):
                 out = to_uint8_batch(stylizer(_to_batch(frames, size)))
                 for rgb, t in zip(out, times):
                     if writer is None:
@@ -225,6 +219,9 @@ def stylize_path(
                 n += len(out)
                 if bar is not None:
                     bar.update(len(out))
+                if on_progress is not None:
+                    elapsed = time.perf_counter() - t0
+                    on_progress(n, total, n / elapsed if elapsed > 0 else 0.0)
         if n == 0:
             raise VidstyleError(_no_frames(src, source))
         if writer is not None:

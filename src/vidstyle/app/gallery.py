@@ -1,8 +1,9 @@
 """The styles the page offers: the bundled ones and those trained in the "your own style" tab.
 
-A :class:`Style` is resolved once from the gallery's choice; :meth:`Style.model_for`
-turns it, with a method and a model size, into what
-:func:`vidstyle.api.make_stylizer` takes, or one clear error line.
+A :class:`Style` is resolved once from the gallery's choice; :meth:`Style.reference`
+turns it, with a method and a model size, into the
+:class:`~vidstyle.reference.StyleRef` that :func:`vidstyle.api.create_stylizer`
+takes, or one clear error line.
 
 Each gallery tile shows the painting above the style applied to a frame of the
 bundled demo clip (:func:`tile`), drawn once per app process.
@@ -19,8 +20,9 @@ import torch
 from PIL import Image
 
 from vidstyle.errors import VidstyleError
-from vidstyle.methods.feedforward import FEEDFORWARD_METHODS
-from vidstyle.pretrained import LITE_METHODS, LITE_SUFFIX, bundled_models, lite_styles, sized_style
+from vidstyle.methods import METHODS
+from vidstyle.pretrained import LITE_SUFFIX, bundled_models, lite_styles
+from vidstyle.reference import StyleRef, resolve_style
 
 PAINTINGS = Path(__file__).resolve().parent / "paintings"
 # A trained style's run folder holds these two files (see vidstyle.app.training).
@@ -51,42 +53,43 @@ class Style:
         return self.bundled and self.name + LITE_SUFFIX in lite_styles()
 
     def methods(self) -> tuple[str, ...]:
-        """The methods this style can run, in the order the page lists them."""
+        """The methods this style can run, reconet first, then in the registry's order:
+        those whose network it has (an own style is a reconet network), and those
+        without a network (ruder) when its painting is known."""
         if self.bundled:
-            have = {m for s, m in bundled_models() if s == self.name}
-            out = [m for m in ("reconet", *FEEDFORWARD_METHODS) if m in have]
-            out = list(dict.fromkeys(out))  # reconet first, no repeats
+            networks = {m for s, m in bundled_models() if s == self.name}
         else:
-            out = ["reconet"]
-        if "reconet" in out:
-            out.append("chen")  # flow-guided blending on the reconet network
-        if self.painting is not None:
-            out.append("ruder")
-        return tuple(out)
+            networks = {"reconet"}
+        out = [name for name, spec in METHODS.items()
+               if (spec.network in networks if spec.network else self.painting is not None)]
+        return tuple(sorted(out, key=lambda name: name != "reconet"))
 
-    def model_for(self, method: str, model_size: str) -> str | os.PathLike:
-        """The ``style`` argument of :func:`~vidstyle.api.make_stylizer` for ``method``.
+    def reference(self, method: str, model_size: str) -> StyleRef:
+        """The resolved style for ``method`` at ``model_size``.
 
-        ``ruder`` takes the painting (it has no network, so ``model_size`` does not
-        apply); an own style is its trained file whatever ``model_size`` says.
+        A method without a network (ruder) takes the painting, so ``model_size`` does
+        not apply; an own style is its trained file whatever ``model_size`` says.
         """
         if method not in self.methods():
             raise VidstyleError(f"{self.name} cannot run {method}; it runs {', '.join(self.methods())}")
-        if method == "ruder":
-            return self.painting
+        spec = METHODS[method]
+        if spec.network is None:
+            return resolve_style(self.painting, method)
         if not self.bundled:
-            return self.model
+            return resolve_style(self.model, method)
         if model_size == "lite":
-            if method not in LITE_METHODS:
+            if not spec.lite:
+                lite = " or ".join(name for name, s in METHODS.items() if s.lite)
                 raise VidstyleError(f"lite models are ReCoNet networks: with model size lite pick "
-                                    f"{' or '.join(LITE_METHODS)}, not {method}")
+                                    f"{lite}, not {method}")
             if not self.has_lite:
                 raise VidstyleError(f"{self.name} has no lite model; pick model size full")
-        return sized_style(self.name, model_size, method)
+        return resolve_style(self.name, method, model_size)
 
     def tag(self, method: str, model_size: str) -> str:
         """Used in output file names: ``candy-lite``, ``candy.huang``, ``my_style.ruder``."""
-        base = str(self.model_for(method, model_size)) if self.bundled and method != "ruder" else self.name
+        ref = self.reference(method, model_size)
+        base = ref.name if self.bundled and ref.kind == "bundled" else self.name
         return base if method == "reconet" else f"{base}.{method}"
 
 
@@ -139,11 +142,11 @@ def tile(style: Style, frame: np.ndarray, width: int = TILE_WIDTH) -> np.ndarray
     aspect. The frame is stylized by the style's reconet network (full size) in
     PyTorch, which needs no ONNX export for a one-off.
     """
-    from vidstyle.api import make_stylizer
+    from vidstyle.api import create_stylizer
     from vidstyle.image import read_rgb, to_tensor, to_uint8
 
     small = _fit_width(frame, width)
-    stylizer = make_stylizer(style.model_for("reconet", "full"), "reconet", backend="torch", device="cpu")
+    stylizer = create_stylizer(style.reference("reconet", "full"), backend="torch", device="cpu")
     stylized = to_uint8(stylizer(to_tensor(small)))
     if style.painting is None:
         return stylized

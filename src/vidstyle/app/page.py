@@ -35,6 +35,7 @@ from vidstyle.app.training import Trainer, TrainRecipe
 from vidstyle.app.workspace import Workspace
 from vidstyle.demo import demo_clip
 from vidstyle.errors import VidstyleError
+from vidstyle.methods import METHODS
 from vidstyle.pretrained import MODEL_SIZES, lite_styles
 from vidstyle.video import open_source
 
@@ -42,7 +43,7 @@ MAX_SIZES = [("original size", 0), ("1280 px", 1280), ("960 px", 960), ("640 px"
              ("480 px", 480), ("320 px", 320)]
 DEFAULT_MAX_SIZE = 640  # the full network runs at ~2 frames/s at 640x360 on 2 CPU cores
 WEBCAM_MAX_SIZE = 480
-METHOD_NOTES = {
+METHOD_NOTES = {  # the page's words for the methods; others get their registry summary
     "reconet": "**reconet**: one network pass per frame, trained not to flicker (ReCoNet).",
     "per-frame": "**per-frame**: the same network trained without the temporal losses; it flickers more.",
     "huang": "**huang**: trained with an output temporal loss only (Huang et al.).",
@@ -95,7 +96,7 @@ class Handlers:
         return out
 
     def method_note(self, style_name: str, method: str, media: Media | None) -> str:
-        note = METHOD_NOTES.get(method, "")
+        note = METHOD_NOTES.get(method) or f"**{method}**: {METHODS[method].summary}."
         if method == "ruder":
             frames = media.frames if media is not None else 1
             note += (f" About {duration_text(ruder_seconds(frames))} for {frames} frame(s) on 2 CPU cores;"
@@ -206,11 +207,8 @@ class Handlers:
     # ------------------------------------------------------------------ webcam
 
     def webcam_frame(self, frame: np.ndarray | None, style_name: str) -> np.ndarray | None:
-        import cv2
-
         from vidstyle.api import make_stylizer
-        from vidstyle.image import to_tensor, to_uint8
-        from vidstyle.pipeline import scaled_size
+        from vidstyle.image import fit_long_side, resize_rgb, to_tensor, to_uint8
 
         if frame is None:
             return None
@@ -218,8 +216,7 @@ class Handlers:
             if style_name not in self._webcam:
                 self._webcam[style_name] = make_stylizer(style_name, "reconet")
             stylizer = self._webcam[style_name]
-        size = scaled_size(frame.shape[1], frame.shape[0], WEBCAM_MAX_SIZE)
-        rgb = cv2.resize(frame[..., :3], size, interpolation=cv2.INTER_AREA)
+        rgb = resize_rgb(frame[..., :3], fit_long_side(*frame.shape[:2], WEBCAM_MAX_SIZE), "area")
         return to_uint8(stylizer(to_tensor(np.ascontiguousarray(rgb))))
 
 

@@ -1,17 +1,17 @@
 """One stylization run of the page: a :class:`Job` in, a :class:`Result` out.
 
 The work itself is :func:`vidstyle.pipeline.stylize_path` (streaming, atomic
-output, audio kept); the page only wraps the stylizer in :class:`_Observed`,
-which counts the frames of each batch for the progress bar (frames, frames/s,
-time left) and records the frame-to-frame change of input and output for the
-flicker plot, without a second pass over the video.
+output, audio kept), whose ``on_progress`` callback feeds the progress bar
+(frames, frames/s, time left); the page only wraps the stylizer in
+:class:`_Flicker`, which records the frame-to-frame change of input and output
+for the flicker plot, without a second pass over the video.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,10 @@ from vidstyle.app.media import Media, first_frame
 from vidstyle.errors import VidstyleError
 from vidstyle.eval.metrics import mean_abs_frame_difference
 from vidstyle.methods.ruder import RuderConfig
-from vidstyle.pipeline import scaled_size, stylize_path
+from vidstyle.pipeline import stylize_path
 
-# Ruder optimises every frame. The RuderConfig docstring measured ~1.1 s per loss
-# evaluation at its default 256-pixel working size on this project's 2-core CPU;
+# Ruder optimises every frame. docs/timings.md has ~1.1 s per loss evaluation at
+# its default 256-pixel working size on this project's 2-core CPU;
 # a first frame takes `first_iterations` evaluations, later ones `iterations`.
 RUDER_SECONDS_PER_EVALUATION = 1.1
 RUDER_MAX_FRAMES = 10
@@ -58,18 +58,18 @@ class Job:
 
     def check(self) -> None:
         """One clear error before any work: an impossible combination, or ruder on a long clip."""
-        self.style.model_for(self.method, self.model_size)
+        self.style.reference(self.method, self.model_size)
         if self.method == "ruder" and self.media.frames > RUDER_MAX_FRAMES:
             raise VidstyleError(
                 f"ruder optimises every frame (about {duration_text(ruder_seconds(self.media.frames))} "
                 f"for these {self.media.frames} frames): use it on a photo or a clip of at most "
                 f"{RUDER_MAX_FRAMES} frames, or pick another method")
 
-    def make_stylizer(self, ruder_progress=None):
-        from vidstyle.api import make_stylizer
+    def make_stylizer(self, progress=None):
+        """The stylizer of this job; ``progress`` is the method's own callback (ruder's)."""
+        from vidstyle.api import create_stylizer
 
-        return make_stylizer(self.style.model_for(self.method, self.model_size), self.method,
-                             ruder_progress=ruder_progress)
+        return create_stylizer(self.style.reference(self.method, self.model_size), progress=progress)
 
     def output_name(self) -> str:
         """``clip.candy-lite.mp4`` for a video (always MP4: it plays in every browser),
@@ -126,26 +126,23 @@ class Result:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-class _Observed:
-    """A stylizer (the protocol of :mod:`vidstyle.pipeline`) around another one that reports
-    progress after each batch and records the flicker of what goes in and comes out."""
+class _Flicker:
+    """A stylizer (:class:`~vidstyle.methods.registry.Stylizer`) around another one that
+    records the frame-to-frame change of what goes in and comes out."""
 
-    def __init__(self, inner, total: int, on_progress: Callable[[Progress], None] | None):
+    def __init__(self, inner) -> None:
         self.inner = inner
-        self.stateful = inner.stateful
-        self.total = total
-        self.on_progress = on_progress
         self.reset()
 
     def reset(self) -> None:
         self.inner.reset()
-        self.frames = 0
-        self.t0 = time.perf_counter()
         self.input_flicker: list[float] = []
         self.output_flicker: list[float] = []
         self._last: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def _flicker(self, x: torch.Tensor, y: torch.Tensor) -> None:
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        out = self.inner(frames)
+        x, y = frames, out
         if self._last is not None:  # the change across the batch boundary counts too
             x = torch.cat([self._last[0], x])
             y = torch.cat([self._last[1], y])
@@ -153,16 +150,6 @@ class _Observed:
             self.input_flicker += mean_abs_frame_difference(x)
             self.output_flicker += mean_abs_frame_difference(y)
         self._last = (x[-1:], y[-1:])
-
-    def report(self, detail: str = "") -> None:
-        if self.on_progress is not None:
-            self.on_progress(Progress(self.frames, self.total, time.perf_counter() - self.t0, detail))
-
-    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
-        out = self.inner(frames)
-        self._flicker(frames, out)
-        self.frames += len(frames)
-        self.report()
         return out
 
 
@@ -173,31 +160,35 @@ def stylize(job: Job, run_dir: Path, on_progress: Callable[[Progress], None] | N
     loss evaluation) from the calling thread.
     """
     job.check()
-    observed: _Observed | None = None
+    last = Progress(0, job.media.frames, 0.0)
+
+    def batch_done(done: int, total: int | None, fps: float) -> None:
+        nonlocal last
+        last = Progress(done, job.media.frames, done / fps if fps > 0 else 0.0)
+        if on_progress is not None:
+            on_progress(last)
 
     def ruder_progress(frame: int, iteration: int, loss: float) -> None:
-        if observed is not None:
-            observed.report(f"frame {frame + 1}: {iteration} evaluations")
+        if on_progress is not None:
+            on_progress(replace(last, seconds=time.perf_counter() - t0,
+                                detail=f"frame {frame + 1}: {iteration} evaluations"))
 
-    stylizer = job.make_stylizer(ruder_progress if job.method == "ruder" else None)
-    observed = _Observed(stylizer, job.media.frames, on_progress)
+    flicker = _Flicker(job.make_stylizer(ruder_progress if job.method == "ruder" else None))
     out = run_dir / job.output_name()
-    report = stylize_path(job.media.path, out, observed, max_size=job.max_size, progress=False)
+    t0 = time.perf_counter()
+    report = stylize_path(job.media.path, out, flicker, max_size=job.max_size, progress=False,
+                          on_progress=batch_done)
     return Result(out, report.frames, report.seconds, job.media.has_audio,
-                  observed.input_flicker, observed.output_flicker)
+                  flicker.input_flicker, flicker.output_flicker)
 
 
 def preview(job: Job) -> tuple[np.ndarray, np.ndarray]:
     """The first frame (at ``job.max_size``) and its stylized version, ``(H, W, 3)`` uint8 each."""
-    import cv2
-
-    from vidstyle.image import to_tensor, to_uint8
+    from vidstyle.image import fit_long_side, resize_rgb, to_tensor, to_uint8
 
     job.check()
     rgb = first_frame(job.media)
-    size = scaled_size(rgb.shape[1], rgb.shape[0], job.max_size)
-    if size != (rgb.shape[1], rgb.shape[0]):
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    rgb = resize_rgb(rgb, fit_long_side(*rgb.shape[:2], job.max_size), "area")
     stylizer = job.make_stylizer()
     stylizer.reset()
     with torch.no_grad():

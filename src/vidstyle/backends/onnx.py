@@ -2,7 +2,8 @@
 
 The graph (see :mod:`vidstyle.export`) pads to a multiple of 4 itself; frames
 smaller than its ``min_size`` on either side are padded here first, with the exact
-rule of ``ReCoNet._pad``, and the output cropped back.
+rule of :meth:`ReCoNet.pad_input <vidstyle.models.reconet.ReCoNet.pad_input>`, and the
+output cropped back.
 
 Checkpoints are exported on the fly and cached as ``.onnx`` files keyed by the
 checkpoint's SHA-256, in ``$VIDSTYLE_CACHE/onnx`` or ``~/.cache/vidstyle/onnx``
@@ -13,17 +14,17 @@ this run instead, with one warning.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from vidstyle import __version__
 from vidstyle._checks import check_image
+from vidstyle.cache import cache_dir
+from vidstyle.device import check_device
 from vidstyle.errors import VidstyleError, first_line
 from vidstyle.export import (
     FORMAT,
@@ -33,9 +34,10 @@ from vidstyle.export import (
     export_onnx,
     onnx_model_bytes,
 )
+from vidstyle.files import file_digest
 from vidstyle.models.reconet import ReCoNet
 from vidstyle.options import check_option
-from vidstyle.pretrained import resolve_model
+from vidstyle.reference import StyleRef, resolve_style
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -73,59 +75,48 @@ def physical_cores() -> int:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("VIDSTYLE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vidstyle"
-    )
-    return Path(base) / "onnx"
+    """Where checkpoint exports are cached (:func:`vidstyle.cache.cache_dir`)."""
+    return cache_dir("onnx")
 
 
 def providers_for(device: str) -> list[str]:
     """onnxruntime execution providers for a vidstyle ``device`` (``auto``, ``cpu``, ``cuda``)."""
+    device = check_device(device)
     available = _import_ort().get_available_providers()
     if device == "cpu":
         return [CPU]
     if device == "auto":
         return [CUDA, CPU] if CUDA in available else [CPU]
-    if device.startswith("cuda"):
-        if CUDA not in available:
-            raise VidstyleError("device cuda was asked for but onnxruntime has no CUDA provider "
-                                "(install onnxruntime-gpu)", option="device")
-        return [CUDA, CPU]
-    raise VidstyleError(f"unknown device {device!r}: use auto, cpu or cuda", option="device")
-
-
-def _pad_small(x: torch.Tensor, least: int) -> torch.Tensor:
-    """``ReCoNet._pad`` for frames under ``least`` pixels on a side: pad to a multiple of
-    4 of at least ``least``, reflecting where the frame is large enough, else replicating."""
-    h, w = x.shape[-2:]
-    m = ReCoNet.MULTIPLE
-    th = max(-(-h // m) * m, -(-least // m) * m)
-    tw = max(-(-w // m) * m, -(-least // m) * m)
-    ph, pw = th - h, tw - w
-    mode = "reflect" if h > ph and w > pw else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
+    if CUDA not in available:  # cuda, cuda:N
+        raise VidstyleError("device cuda was asked for but onnxruntime has no CUDA provider "
+                            "(install onnxruntime-gpu)", option="device")
+    return [CUDA, CPU]
 
 
 def cached_export(
-    model: str | os.PathLike,
+    model: StyleRef | str | os.PathLike,
     *,
     method: str = "reconet",
     opset: int = 17,
     half: bool = False,
     cache_dir: str | os.PathLike | None = None,
+    sha256: str | None = None,
 ) -> Path:
-    """The cached ``.onnx`` export of a checkpoint path or bundled style name (exported once)."""
-    src = resolve_model(model, method)
-    h = hashlib.sha256()
-    with open(src, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    """The cached ``.onnx`` export of a checkpoint (a :class:`StyleRef`, or a path or
+    bundled style name resolved with ``method``), exported once.
+
+    The cache key holds the checkpoint's SHA-256 (``sha256`` when the caller has
+    read it already), which is also the export's ``checkpoint_sha256``: the file is
+    hashed once."""
+    ref = resolve_style(model, method)
+    src = ref.checkpoint()
+    digest = sha256 or file_digest(src)
     # The key holds everything the exported file depends on besides the weights.
     tag = f"v{__version__}-f{FORMAT_VERSION}-op{opset}{'-fp16' if half else ''}"
-    dst = Path(cache_dir or default_cache_dir()) / f"{src.stem}-{h.hexdigest()[:20]}-{tag}.onnx"
+    dst = Path(cache_dir or default_cache_dir()) / f"{src.stem}-{digest[:20]}-{tag}.onnx"
     if not dst.is_file():
         dst.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(src, dst, opset=opset, half=half, overwrite=True)
+        export_onnx(ref, dst, opset=opset, half=half, overwrite=True, sha256=digest)
     return dst
 
 
@@ -133,10 +124,12 @@ class OnnxStylizer:
     """Applies an exported ReCoNet with onnxruntime to batches of frames.
 
     Args:
-        path_or_model: an exported ``.onnx`` file; a checkpoint ``.pt`` or bundled style
-            name (exported once to the cache, see :func:`cached_export`); or a
-            :class:`ReCoNet` (exported in memory).
-        method: the method of a bundled style name.
+        path_or_model: a :class:`ReCoNet` (exported in memory), or a
+            :class:`~vidstyle.reference.StyleRef` (or a name or path that
+            :func:`~vidstyle.reference.resolve_style` resolves with ``method``): an
+            exported ``.onnx`` file, or a checkpoint exported once to the cache (see
+            :func:`cached_export`).
+        method: the method a name or path is resolved for.
         threads: intra-op threads (default: the physical cores, :func:`physical_cores`).
         providers: onnxruntime execution providers in order of preference
             (default ``["CPUExecutionProvider"]``; see :func:`providers_for`).
@@ -144,11 +137,9 @@ class OnnxStylizer:
         cache_dir: where checkpoint exports are cached (default :func:`default_cache_dir`).
     """
 
-    stateful = False
-
     def __init__(
         self,
-        path_or_model: ReCoNet | str | os.PathLike,
+        path_or_model: ReCoNet | StyleRef | str | os.PathLike,
         *,
         method: str = "reconet",
         threads: int | None = None,
@@ -181,29 +172,27 @@ class OnnxStylizer:
         if isinstance(path_or_model, ReCoNet):
             self.path = None
             self.session = session(onnx_model_bytes(path_or_model, half=half))
-        elif Path(path_or_model).suffix.lower() == ".onnx":
-            self.path = Path(path_or_model)
-            if not self.path.is_file():
-                raise VidstyleError(f"ONNX model not found: {self.path}")
+        elif (ref := resolve_style(path_or_model, method)).kind == "onnx":
+            self.path = ref.path
             try:
                 self.session = session(str(self.path))
             except Exception as e:  # onnxruntime raises several unrelated types
                 raise VidstyleError(f"{self.path} is not a usable ONNX model ({first_line(e, 120)})") from e
         else:
-            src = resolve_model(path_or_model, method)
+            digest = file_digest(ref.checkpoint())
             try:
-                self.path = cached_export(src, method=method, half=half, cache_dir=cache_dir)
+                self.path = cached_export(ref, half=half, cache_dir=cache_dir, sha256=digest)
                 try:
                     self.session = session(str(self.path))
                 except Exception:  # a damaged cache file: export again, once
-                    export_onnx(src, self.path, half=half, overwrite=True)
+                    export_onnx(ref, self.path, half=half, overwrite=True, sha256=digest)
                     self.session = session(str(self.path))
             except OSError as e:  # the cache folder cannot be written: export for this run only
                 folder = Path(cache_dir or default_cache_dir())
                 warnings.warn(f"cannot cache the ONNX export in {folder} ({first_line(e)}); "
                               "exporting in memory for this run", RuntimeWarning, stacklevel=2)
                 self.path = None
-                self.session = session(onnx_model_bytes(src, method=method, half=half))
+                self.session = session(onnx_model_bytes(ref, half=half, sha256=digest))
 
         self.metadata = decode_metadata(self.session.get_modelmeta().custom_metadata_map)
         if self.metadata.get("format") != FORMAT:
@@ -228,8 +217,8 @@ class OnnxStylizer:
         check_image("stylize: frames", frames)
         x = frames.detach().to("cpu", torch.float32)
         h, w = x.shape[-2:]
-        if min(h, w) < self.min_size:
-            x = _pad_small(x, self.min_size)
+        if min(h, w) < self.min_size:  # the graph pads the larger ones itself
+            x = ReCoNet.pad_input(x, self.min_size)
         y = self.session.run([self._output], {self._input: x.contiguous().numpy()})[0]
         y = torch.from_numpy(y).clamp_(0, 1)
         return y if y.shape[-2:] == (h, w) else y[..., :h, :w].contiguous()

@@ -13,22 +13,20 @@ import hashlib
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vidstyle.cache import cache_dir
 from vidstyle.data.pairs import crop_pair
 from vidstyle.errors import VidstyleError
-from vidstyle.flow.estimate import estimate_flow
-from vidstyle.flow.occlusion import occlusion_mask
+from vidstyle.flow.estimate import estimated_occlusion
+from vidstyle.image import fit_long_side, resize_rgb, to_float_batch
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("VIDSTYLE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vidstyle"
-    )
-    return Path(base) / "clip_pairs"
+    """Where clip pairs are cached (:func:`vidstyle.cache.cache_dir`)."""
+    return cache_dir("clip_pairs")
 
 
 def _frames(path: Path, work_size: int):
@@ -41,12 +39,7 @@ def _frames(path: Path, work_size: int):
     def gen():
         with src:
             for rgb, _ in src.frames():
-                h, w = rgb.shape[:2]
-                s = work_size / max(h, w)
-                if s < 1:
-                    rgb = cv2.resize(rgb, (round(w * s), round(h * s)),
-                                     interpolation=cv2.INTER_AREA)
-                yield rgb
+                yield resize_rgb(rgb, fit_long_side(*rgb.shape[:2], work_size), "area")
 
     return gen(), getattr(src, "frame_count", None)
 
@@ -78,9 +71,7 @@ def build_clip_cache(path: str | os.PathLike, *, work_size: int = 384, stride: i
         if len(window) < stride + 1 or (t - stride) % every or len(cur) >= max_pairs:
             continue
         a, b = window[-1], window[0]  # current, previous
-        f_cp = estimate_flow(a, b)  # (1, 2, H, W), current -> previous
-        f_pc = estimate_flow(b, a)
-        m = occlusion_mask(f_cp, f_pc)
+        f_cp, m = estimated_occlusion(a, b)  # (1, 2, H, W) current -> previous, (1, 1, H, W)
         prev.append(b)
         cur.append(a)
         flows.append(f_cp[0].permute(1, 2, 0).numpy().astype(np.float16))
@@ -132,8 +123,8 @@ class ClipPairs(Dataset):
         k, j = self.index[int(i) % len(self.index)]
         d = self.data[k]
         item = {
-            "prev": torch.from_numpy(d["prev"][j]).permute(2, 0, 1).float() / 255.0,
-            "cur": torch.from_numpy(d["cur"][j]).permute(2, 0, 1).float() / 255.0,
+            "prev": to_float_batch(d["prev"][j : j + 1])[0],
+            "cur": to_float_batch(d["cur"][j : j + 1])[0],
             "flow": torch.from_numpy(d["flow"][j].astype(np.float32)).permute(2, 0, 1),
             "mask": torch.from_numpy(d["mask"][j]).unsqueeze(0).float(),
         }

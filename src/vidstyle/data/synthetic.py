@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vidstyle.errors import VidstyleError
-from vidstyle.image import IMAGE_EXTENSIONS, read_rgb
+from vidstyle.image import IMAGE_EXTENSIONS, read_rgb, resize_rgb
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,6 @@ def make_pair(
     # The prev frame must be able to see where each cur pixel came from. Sampling is
     # bilinear, so require a 1-pixel margin.
     valid = (px >= 0) & (px <= ww - 1) & (py >= 0) & (py <= hh - 1)
-    covered_prev = np.zeros((hh, ww), bool)  # pixels of prev hidden by a layer
     layer_stack: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     n_layers = int(rng.integers(m.layers[0], m.layers[1] + 1)) if layer_sources else 0
@@ -196,17 +195,14 @@ def make_pair(
         lyi = np.clip(np.rint(ly), 0, hh - 1).astype(int)
         on_layer_prev = a_prev[lyi, lxi] & inside
         valid = np.where(a_cur, on_layer_prev, valid)
-        covered_prev |= a_prev
 
     # Background pixels of cur whose source in prev is hidden by a layer are occluded;
     # so are layer pixels whose source in prev is hidden by a *later* (higher) layer.
     fx = np.clip(np.rint(xs + flow[..., 0]), 0, ww - 1).astype(int)
     fy = np.clip(np.rint(ys + flow[..., 1]), 0, hh - 1).astype(int)
-    on_any_cur = np.zeros((hh, ww), bool)
     top = -np.ones((hh, ww), int)  # index of the top layer at each cur pixel
     for k, (_, _, a_cur) in enumerate(layer_stack):
         top[a_cur] = k
-        on_any_cur |= a_cur
     top_prev = -np.ones((hh, ww), int)
     for k, (_, a_prev, _) in enumerate(layer_stack):
         top_prev[a_prev] = k
@@ -305,8 +301,7 @@ class SyntheticMotionPairs(Dataset):
         # a little (photos smaller than the crop were refused in __init__).
         need = max(hh / h, ww / w) * 1.15
         if need > 1.0:
-            img = cv2.resize(img, (int(np.ceil(w * need)), int(np.ceil(h * need))),
-                             interpolation=cv2.INTER_CUBIC)
+            img = resize_rgb(img, (int(np.ceil(h * need)), int(np.ceil(w * need))), "cubic")
         if rng.random() < 0.5:
             img = img[:, ::-1]
         return np.ascontiguousarray(img)

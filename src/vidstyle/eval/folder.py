@@ -17,15 +17,13 @@ from vidstyle.eval.metrics import (
     warping_error,
 )
 from vidstyle.flow.warp import resize_flow, resize_mask
-from vidstyle.image import list_images, load_image
+from vidstyle.image import list_images, load_image, resize_images
 from vidstyle.losses.vgg import VGG19
 
 
 def _load_resized(path: Path, size: tuple[int, int] | None) -> torch.Tensor:
     x = load_image(path)
-    if size is not None and x.shape[-2:] != size:
-        x = torch.nn.functional.interpolate(x, size=size, mode="area")
-    return x
+    return x if size is None else resize_images(x, size, "area")
 
 
 def evaluate_folder(

@@ -28,8 +28,7 @@ from itertools import zip_longest
 import torch
 
 from vidstyle._checks import check_image, check_shape
-from vidstyle.flow.estimate import estimate_flow
-from vidstyle.flow.occlusion import occlusion_mask
+from vidstyle.flow.estimate import estimated_occlusion
 from vidstyle.flow.warp import inside_mask, warp
 from vidstyle.losses.perceptual import STYLE_LAYERS, gram_matrix
 from vidstyle.losses.vgg import VGG19
@@ -221,11 +220,11 @@ def warping_errors(
         if prev is not None:
             o_prev, i_prev = prev
             # Flow t -> t-1 on frame t's grid, from the *input* frames: warp(I_{t-1}, f) ~ I_t.
-            to_prev = estimate_flow(i, i_prev, flow_method)  # t -> t-1, on t's grid
-            from_prev = estimate_flow(i_prev, i, flow_method)  # t-1 -> t, on t-1's grid
-            # occlusion_mask already drops out-of-frame pixels; inside_mask restates it
+            # t -> t-1 on t's grid, with the forward-backward mask of t's pixels.
+            to_prev, mask = estimated_occlusion(i, i_prev, flow_method)
+            # The mask already drops out-of-frame pixels; inside_mask restates it
             # because the metric's definition depends on it.
-            mask = occlusion_mask(to_prev, from_prev) * inside_mask(to_prev)
+            mask = mask * inside_mask(to_prev)
             warped = warp(o_prev, to_prev.to(device=o_prev.device, dtype=o_prev.dtype))
             errs.append(float(_masked_mean_sq(o, warped, mask.to(o.device))[0]))
         prev = (o, i)

@@ -7,7 +7,12 @@ from vidstyle.flow.estimate import (
     estimated_occlusion,
 )
 from vidstyle.flow.io import flo_to_tensor, read_flo, write_flo
-from vidstyle.flow.occlusion import consistency_mask, motion_boundary_mask, occlusion_mask
+from vidstyle.flow.occlusion import (
+    consistency_mask,
+    forward_backward_error,
+    motion_boundary_mask,
+    occlusion_mask,
+)
 from vidstyle.flow.viz import flow_to_color
 from vidstyle.flow.warp import inside_mask, resize_flow, resize_mask, warp
 
@@ -19,6 +24,7 @@ __all__ = [
     "estimated_occlusion",
     "flo_to_tensor",
     "flow_to_color",
+    "forward_backward_error",
     "inside_mask",
     "motion_boundary_mask",
     "occlusion_mask",

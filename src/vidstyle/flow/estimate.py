@@ -16,6 +16,7 @@ import torch
 
 from vidstyle._checks import check_shape
 from vidstyle.flow.occlusion import occlusion_mask
+from vidstyle.image import to_uint8_batch
 
 FLOW_METHODS = ("dis", "farneback")
 DIS_PRESETS = {
@@ -47,8 +48,7 @@ def _to_gray(name: str, x: Frames) -> tuple[list[np.ndarray], torch.device]:
             raise ValueError(f"{name} array must be (H, W, 3) uint8 RGB, got {x.shape} {x.dtype}")
         return [cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2GRAY)], torch.device("cpu")
     check_shape(name, x, ("B", 3, "H", "W"))
-    rgb = (x.detach().clamp(0, 1) * 255.0).round().to("cpu", torch.uint8)
-    rgb = rgb.permute(0, 2, 3, 1).numpy()  # (B, H, W, 3)
+    rgb = to_uint8_batch(x)  # (B, H, W, 3)
     return [cv2.cvtColor(np.ascontiguousarray(im), cv2.COLOR_RGB2GRAY) for im in rgb], x.device
 
 

@@ -48,10 +48,29 @@ def consistency_mask(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tens
     _check_pair("consistency_mask", flow_fw, flow_bw)
     w = flow_fw
     w_back = warp(flow_bw, flow_fw)
-    lhs = (w + w_back).pow(2).sum(1, keepdim=True)
+    lhs = _fb_error(w, w_back)
     rhs = CONSISTENCY_REL * (w.pow(2).sum(1, keepdim=True) + w_back.pow(2).sum(1, keepdim=True))
     consistent = (lhs <= rhs + CONSISTENCY_ABS).to(flow_fw.dtype)
     return consistent * inside_mask(flow_fw)
+
+
+def _fb_error(w: torch.Tensor, w_back: torch.Tensor) -> torch.Tensor:
+    return (w + w_back).pow(2).sum(1, keepdim=True)
+
+
+def forward_backward_error(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tensor:
+    """``|w + w~|^2`` in px^2, ``(B, 1, H, W)`` on the grid of ``flow_fw``.
+
+    ``w = flow_fw`` and ``w~ = warp(flow_bw, flow_fw)``: how far following the flow
+    there and back misses the start. 0 for a perfectly consistent pair; the quantity
+    :func:`consistency_mask` thresholds.
+
+    Args:
+        flow_fw: ``(B, 2, H, W)`` flow from frame A to frame B on A's grid.
+        flow_bw: ``(B, 2, H, W)`` flow from frame B to frame A on B's grid.
+    """
+    _check_pair("forward_backward_error", flow_fw, flow_bw)
+    return _fb_error(flow_fw, warp(flow_bw, flow_fw))
 
 
 def flow_gradient_sq(flow: torch.Tensor) -> torch.Tensor:

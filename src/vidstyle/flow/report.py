@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 
 from vidstyle.errors import VidstyleError
-from vidstyle.flow.estimate import estimate_flow
-from vidstyle.flow.occlusion import occlusion_mask
+from vidstyle.flow.estimate import estimated_occlusion
 from vidstyle.flow.viz import flow_to_color
 from vidstyle.flow.warp import warp
 from vidstyle.image import load_image, save_image
@@ -40,9 +39,7 @@ def flow_report(
     files = {n: out / f"{n}.png" for n in ("flow", "mask", "warped")}
     if not overwrite and any(p.exists() for p in files.values()):
         raise VidstyleError(f"{out} already holds results", option="overwrite")
-    flow = estimate_flow(a, b, method)
-    back = estimate_flow(b, a, method)
-    mask = occlusion_mask(flow, back)
+    flow, mask = estimated_occlusion(a, b, method)
     warped = warp(b, flow)
     out.mkdir(exist_ok=True)
     save_image(flow_to_color(flow), files["flow"])

@@ -11,6 +11,7 @@ from vidstyle.losses.perceptual import (
 )
 from vidstyle.losses.temporal import (
     feature_temporal_loss,
+    masked_temporal_loss,
     output_temporal_loss,
     plain_output_temporal_loss,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "content_loss",
     "feature_temporal_loss",
     "gram_matrix",
+    "masked_temporal_loss",
     "output_temporal_loss",
     "plain_output_temporal_loss",
     "style_loss",

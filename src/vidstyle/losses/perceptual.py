@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidstyle._checks import check_image, check_shape
+from vidstyle._checks import at_least_float32, check_image, check_shape
 from vidstyle.losses.vgg import VGG19
 
 CONTENT_LAYERS: tuple[str, ...] = ("relu3_3",)
@@ -29,17 +29,17 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
         features: ``(B, C, H, W)``.
 
     Returns:
-        ``(B, C, C)``, computed in float32 even under autocast.
+        ``(B, C, C)``, computed in float32 even under autocast (float64 stays float64).
     """
     check_shape("gram_matrix: features", features, ("B", "C", "H", "W"))
     b, c, h, w = features.shape
-    f = features.reshape(b, c, h * w).float()
+    f = at_least_float32(features.reshape(b, c, h * w))
     return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error between feature maps (Johnson et al. feature reconstruction loss)."""
-    return F.mse_loss(features.float(), target.float())
+    return F.mse_loss(at_least_float32(features), at_least_float32(target))
 
 
 def style_loss(

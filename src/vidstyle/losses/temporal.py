@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from vidstyle._checks import check_shape
+from vidstyle._checks import at_least_float32, check_shape
 from vidstyle.flow.warp import resize_flow, resize_mask, warp
 from vidstyle.image import luminance
 
@@ -18,6 +18,27 @@ def _masked_mean(sq: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``(1/D) sum M * sq`` where D is the number of elements of ``sq`` (ReCoNet's
     normalisation: by all elements, not only the valid ones)."""
     return (sq * mask).sum() / sq.numel()
+
+
+def masked_temporal_loss(x: torch.Tensor, warped: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(1/D) sum_p M(p) * ||x(p) - warped(p)||^2``, ``D`` = number of elements of ``x``.
+
+    The short-term temporal loss of Ruder et al. (2016) on an image being optimised,
+    and Huang et al.'s output temporal loss (:func:`plain_output_temporal_loss`) once
+    the previous output is warped. Pixels with ``M = 0`` (occluded, out of frame)
+    contribute nothing, not even gradient. ``warped`` is taken as given, so a caller
+    that evaluates the loss many times against one earlier frame warps it once.
+
+    Args:
+        x: ``(B, C, H, W)`` the current image.
+        warped: ``(B, C, H, W)`` the earlier image warped onto ``x``'s frame.
+        mask: ``(B, 1, H, W)`` weights ``M`` in [0, 1].
+    """
+    dims: dict[str, int] = {}
+    check_shape("masked_temporal_loss: x", x, ("B", "C", "H", "W"), dims)
+    check_shape("masked_temporal_loss: warped", warped, ("B", "C", "H", "W"), dims)
+    check_shape("masked_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
+    return _masked_mean((x - warped).pow(2), mask)
 
 
 def feature_temporal_loss(
@@ -42,9 +63,9 @@ def feature_temporal_loss(
     check_shape("feature_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
     check_shape("feature_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
     size = feat_cur.shape[-2:]
-    flow_s = resize_flow(flow.float(), size)
-    mask_s = resize_mask(mask.float(), size)
-    diff = feat_cur.float() - warp(feat_prev.float(), flow_s)
+    flow_s = resize_flow(at_least_float32(flow), size)
+    mask_s = resize_mask(at_least_float32(mask), size)
+    diff = at_least_float32(feat_cur) - warp(at_least_float32(feat_prev), flow_s)
     return _masked_mean(diff**2, mask_s)
 
 
@@ -73,8 +94,8 @@ def output_temporal_loss(
         check_shape(f"output_temporal_loss: {name}", t, ("B", 3, "H", "W"), dims)
     check_shape("output_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
     check_shape("output_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
-    d_out = out_cur.float() - warp(out_prev.float(), flow)
-    d_in = luminance(in_cur.float() - warp(in_prev.float(), flow))  # (B, 1, H, W)
+    d_out = at_least_float32(out_cur) - warp(at_least_float32(out_prev), flow)
+    d_in = luminance(at_least_float32(in_cur) - warp(at_least_float32(in_prev), flow))  # (B, 1, H, W)
     return _masked_mean((d_out - d_in) ** 2, mask)
 
 
@@ -91,5 +112,4 @@ def plain_output_temporal_loss(
     check_shape("plain_output_temporal_loss: out_prev", out_prev, ("B", 3, "H", "W"), dims)
     check_shape("plain_output_temporal_loss: flow", flow, ("B", 2, "H", "W"), dims)
     check_shape("plain_output_temporal_loss: mask", mask, ("B", 1, "H", "W"), dims)
-    d_out = out_cur.float() - warp(out_prev.float(), flow)
-    return _masked_mean(d_out**2, mask)
+    return masked_temporal_loss(at_least_float32(out_cur), warp(at_least_float32(out_prev), flow), mask)

@@ -37,7 +37,6 @@ _BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))
 LAYER_NAMES: tuple[str, ...] = tuple(
     f"{kind}{b}_{i}" for b, n, _ in _BLOCKS for i in range(1, n + 1) for kind in ("conv", "relu")
 )
-RELU_LAYERS: tuple[str, ...] = tuple(n for n in LAYER_NAMES if n.startswith("relu"))
 
 
 def default_weights_path() -> Path:

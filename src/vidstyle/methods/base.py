@@ -18,9 +18,8 @@ from dataclasses import dataclass
 import torch
 
 from vidstyle._checks import check_image, check_shape
-from vidstyle.flow.estimate import FLOW_METHODS, estimate_flow
-from vidstyle.flow.occlusion import occlusion_mask
-from vidstyle.flow.warp import warp
+from vidstyle.flow.estimate import FLOW_METHODS, estimate_flow_pair
+from vidstyle.flow.occlusion import forward_backward_error, occlusion_mask
 
 # flow_fn(cur, prev) -> flow cur -> prev, or (flow, mask)
 FlowFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor | tuple[torch.Tensor, torch.Tensor]]
@@ -96,12 +95,10 @@ def flow_to_previous(
     cur = cur.detach().to("cpu", torch.float32)
     prev = prev.detach().to("cpu", torch.float32)
     if flow_fn is None:
-        flow = estimate_flow(cur, prev, method)
-        back = estimate_flow(prev, cur, method)
+        flow, back = estimate_flow_pair(cur, prev, method)
     else:
         flow, mask = call_flow_fn(flow_fn, cur, prev)
         if mask is not None:
             return FlowToPrevious(flow, mask, None)
         back, _ = call_flow_fn(flow_fn, prev, cur)
-    fb_error = (flow + warp(back, flow)).pow(2).sum(1, keepdim=True)
-    return FlowToPrevious(flow, occlusion_mask(flow, back), fb_error)
+    return FlowToPrevious(flow, occlusion_mask(flow, back), forward_backward_error(flow, back))

@@ -41,6 +41,7 @@ How this differs from the paper:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -133,6 +134,16 @@ def _pad_to(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return x if ph == 0 and pw == 0 else F.pad(x, (0, pw, 0, ph), mode="replicate")
 
 
+@dataclass(frozen=True)
+class ChenConfig:
+    """Settings of :class:`ChenStylizer` (the keyword arguments it takes), for the
+    method registry (:mod:`vidstyle.methods.registry`)."""
+
+    flow_method: str = "dis"  # estimator when no flow_fn is given: "dis" or "farneback"
+    blend: float = 0.8  # strength s in [0, 1] of the previous frame's warped features
+    mask_softness: float = 1.0  # pixels; 0 = the hard forward-backward mask (soft_confidence)
+
+
 class ChenStylizer:
     """Stateful online stylizer: blends the previous frame's warped features in.
 
@@ -150,16 +161,14 @@ class ChenStylizer:
             ``(flow, mask)`` (see :mod:`vidstyle.methods.base`); overrides the estimator.
     """
 
-    stateful = True
-
     def __init__(
         self,
         model: ReCoNet,
         device: torch.device | str = "cpu",
         *,
-        flow_method: str = "dis",
-        blend: float = 0.8,
-        mask_softness: float = 1.0,
+        flow_method: str = ChenConfig.flow_method,
+        blend: float = ChenConfig.blend,
+        mask_softness: float = ChenConfig.mask_softness,
         half: bool = False,
         flow_fn: FlowFn | None = None,
     ):
@@ -194,9 +203,8 @@ class ChenStylizer:
         assert self._prev_frame is not None and self._prev_feat is not None
         ftp = flow_to_previous(cur, self._prev_frame, method=self.flow_method, flow_fn=self.flow_fn)
         # The encoder sees the input padded to a multiple of 4; pad flow and
-        # confidence the same way so the feature grid is exactly 1/4 of them.
-        m = ReCoNet.MULTIPLE
-        hp, wp = feat_size[0] * m, feat_size[1] * m
+        # confidence to the same size so the feature grid is exactly 1/4 of them.
+        hp, wp = self.model.padded_size(*cur.shape[-2:])
         flow = resize_flow(_pad_to(ftp.flow, hp, wp), feat_size)
         fb = None if ftp.fb_error is None else _pad_to(ftp.fb_error, hp, wp)
         conf = soft_confidence(_pad_to(ftp.mask, hp, wp), fb, feat_size, self.mask_softness)

@@ -7,8 +7,6 @@ import torch
 from vidstyle._checks import check_image
 from vidstyle.models.reconet import ReCoNet
 
-FEEDFORWARD_METHODS = ("reconet", "per-frame", "huang")
-
 
 class FeedForwardStylizer:
     """Applies a :class:`ReCoNet` to batches of frames on a device.
@@ -18,8 +16,6 @@ class FeedForwardStylizer:
         device: where to run.
         half: run in fp16 (CUDA only; inputs and outputs stay float32).
     """
-
-    stateful = False
 
     def __init__(self, model: ReCoNet, device: torch.device | str = "cpu", half: bool = False):
         self.device = torch.device(device)

@@ -72,7 +72,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         ckpt = torch.load(p, map_location=map_location, weights_only=True)
     except Exception as e:  # pickle, zip and torch errors of many types
-        from vidstyle.pretrained import StyleImageError, is_image_file
+        from vidstyle.reference import StyleImageError, is_image_file
 
         if is_image_file(p):
             raise StyleImageError(p) from e

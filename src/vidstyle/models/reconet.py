@@ -131,8 +131,8 @@ class Upsample(nn.Module):
 class ReCoNet(nn.Module):
     """Feed-forward stylization network; ``(B, 3, H, W)`` in [0, 1] -> same shape.
 
-    Any ``H, W`` is accepted: the input is reflection-padded to a multiple of 4 and
-    the output cropped back. :meth:`encode` and :meth:`decode` expose the encoder
+    Any ``H, W`` is accepted: the input is padded to a multiple of 4 (:meth:`pad_input`)
+    and the output cropped back. :meth:`encode` and :meth:`decode` expose the encoder
     feature map used by ReCoNet's feature temporal loss and by the Chen method.
     """
 
@@ -158,24 +158,66 @@ class ReCoNet(nn.Module):
             ConvNormAct(w0, 3, k, norm=False, act=False),
         )
 
-    def _pad(self, x: torch.Tensor) -> torch.Tensor:
-        # Pad to a multiple of 4, and to at least 8 pixels and more than the outer
-        # kernel's reflection padding, so tiny inputs (even 1x1) survive.
-        h, w = x.shape[-2:]
-        m = self.MULTIPLE
-        least = max(8, self.config.outer_kernel // 2 + 1)
-        th = max(-(-h // m) * m, -(-least // m) * m)
-        tw = max(-(-w // m) * m, -(-least // m) * m)
-        ph, pw = th - h, tw - w
+    @property
+    def min_size(self) -> int:
+        """Smallest ``H`` and ``W`` that :meth:`pad_input` only pads to the next multiple
+        of 4 (by reflection): at least 8 and more than the outer kernel's reflection
+        padding. Smaller inputs are padded up to it."""
+        return max(8, self.config.outer_kernel // 2 + 1)
+
+    @classmethod
+    def pad_amounts(cls, h: int, w: int, min_size: int) -> tuple[int, int]:
+        """Rows and columns :meth:`pad_input` adds at the bottom and right of an
+        ``h`` x ``w`` input: to the next multiple of :attr:`MULTIPLE` (two stride-2
+        convolutions), and to at least ``min_size`` rounded up to one.
+
+        Under ``torch.jit`` tracing (the ONNX export) only the first part applies,
+        written as shape arithmetic that stays dynamic (see :meth:`pad_input`).
+        """
+        m = cls.MULTIPLE
+        ph, pw = (m - h % m) % m, (m - w % m) % m
+        if torch.jit.is_tracing():
+            return ph, pw
+        least = -(-min_size // m) * m
+        return max(ph, least - h), max(pw, least - w)
+
+    @classmethod
+    def pad_input(cls, x: torch.Tensor, min_size: int) -> torch.Tensor:
+        """Pad ``x`` at the bottom and right as the network needs: the one rule that
+        the PyTorch model, its ONNX export and the ONNX runtime's caller share.
+
+        The sizes come from :meth:`pad_amounts`. The pad reflects where the input is
+        larger than the pad, else it replicates, so tiny inputs (even 1x1) survive.
+        The traced ONNX graph holds only the reflecting pad to a multiple of 4, which
+        is exact for ``H, W >= min_size``; its callers pad smaller frames with this
+        method first (:class:`~vidstyle.backends.onnx.OnnxStylizer`).
+
+        Args:
+            x: ``(B, C, H, W)``.
+            min_size: the network's :attr:`min_size`.
+
+        Returns:
+            ``(B, C, H + ph, W + pw)``; ``x`` itself when nothing is padded.
+        """
+        h, w = x.shape[-2], x.shape[-1]  # traced as Shape ops when exporting
+        ph, pw = cls.pad_amounts(h, w, min_size)
+        if torch.jit.is_tracing():
+            return F.pad(x, (0, pw, 0, ph), mode="reflect")
         if ph == 0 and pw == 0:
             return x
         mode = "reflect" if h > ph and w > pw else "replicate"
         return F.pad(x, (0, pw, 0, ph), mode=mode)
 
+    def padded_size(self, h: int, w: int) -> tuple[int, int]:
+        """The size :meth:`pad_input` pads an ``h`` x ``w`` input to; the encoder
+        features are exactly a quarter of it."""
+        ph, pw = self.pad_amounts(h, w, self.min_size)
+        return h + ph, w + pw
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder features ``(B, w2, ceil(H/4), ceil(W/4))`` (at least 2x2) of ``x`` ``(B, 3, H, W)``."""
         check_image("ReCoNet.encode: x", x)
-        return self.encoder(self._pad(x))
+        return self.encoder(self.pad_input(x, self.min_size))
 
     def decode(self, features: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Decode features to an image in [0, 1], cropped to ``size = (H, W)`` if given."""

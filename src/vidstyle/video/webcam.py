@@ -16,12 +16,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
 
 from vidstyle.errors import VideoError
+from vidstyle.image import to_tensor, to_uint8
+
+if TYPE_CHECKING:
+    from vidstyle.reference import StyleRef
 
 
 class WebcamSource:
@@ -125,9 +130,7 @@ def run_live(
         if duration is not None and t > duration:
             break
         name, stylize = stylizers[current]
-        x = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float() / 255.0
-        y = stylize(x)[0]
-        out = (y.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        out = to_uint8(stylize(to_tensor(rgb)))
         if writer is not None:
             writer.write(out, t)
         n += 1
@@ -152,7 +155,6 @@ def run_live(
     return n
 
 
-def default_webcam_output(style: str) -> Path:
-    from vidstyle.pipeline import style_tag
-
-    return Path.cwd() / f"webcam.{style_tag(style)}.mp4"
+def default_webcam_output(ref: StyleRef) -> Path:
+    """``webcam.STYLE.mp4`` in the working folder, ``STYLE`` the style's display name."""
+    return Path.cwd() / f"webcam.{ref.name}.mp4"
