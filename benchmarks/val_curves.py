@@ -49,7 +49,8 @@ def curves(paths: list[Path]) -> dict[str, list[tuple[float, float]]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("logs", nargs="+", type=Path)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "recipe_val.png")
+    ap.add_argument("--out", type=Path,
+                    default=Path(__file__).resolve().parents[1] / "docs" / "recipe_val.png")
     args = ap.parse_args()
 
     import matplotlib

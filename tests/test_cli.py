@@ -178,3 +178,17 @@ def test_stylize_chen_and_ruder_methods(tmp_path, frames_dir, model_path, style,
     assert rc == 1 and "style image" in one_error_line()
     rc = main(["stylize", str(frames_dir), "-o", str(tmp_path / "r3"), "--method", "nope"])
     assert rc == 1 and "unknown method" in one_error_line()
+
+
+def test_stylize_ruder_multi_pass(tmp_path, frames_dir, style, capsys):
+    # --ruder-passes 2: a forward and a backward pass over the whole folder, every frame out
+    out = tmp_path / "mp"
+    rc = main(["stylize", str(frames_dir), "-o", str(out), "-s", style, "--method", "ruder",
+               "--ruder-iters", "2", "--ruder-size", "32", "--ruder-passes", "2"])
+    assert rc == 0, capsys.readouterr().err
+    assert len(list(out.iterdir())) == 4
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["stylize", str(frames_dir), "-o", str(tmp_path / "bad"), "-s", style,
+              "--method", "ruder", "--ruder-passes", "0.5"])
+    assert "--ruder-passes: must be an integer >= 1" in capsys.readouterr().err

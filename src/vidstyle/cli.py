@@ -102,7 +102,8 @@ def _method_config(args: argparse.Namespace) -> dict:
     if args.method != "ruder":
         return {}
     return {k: v for k, v in (("iterations", args.ruder_iters), ("max_size", args.ruder_size),
-                              ("temporal_weight", args.ruder_temporal)) if v is not None}
+                              ("temporal_weight", args.ruder_temporal),
+                              ("passes", args.ruder_passes)) if v is not None}
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
@@ -414,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ruder: working long side (default 256)")
     s.add_argument("--ruder-temporal", type=_option("ruder_temporal"),
                    help="ruder: weight of the temporal loss (default 3000)")
+    s.add_argument("--ruder-passes", type=_option("ruder_passes"),
+                   help="ruder: multi-pass count (Ruder et al.: alternate forward and backward "
+                   "passes over the whole clip; needs every frame in memory; default 1)")
     s.add_argument("--webcam", type=_option("webcam"), metavar="N",
                    help="live from camera N: a window (keys 1-9/n/p switch style, q quits) "
                         "when a display exists, and/or -o FILE")

@@ -50,6 +50,7 @@ OPTIONS: dict[str, Number] = {
     "ruder_iters": Number(int, 1),
     "ruder_size": Number(int, 1),
     "ruder_temporal": Number(float, 0),
+    "ruder_passes": Number(int, 1),
     "clip_frames": Number(int, 1),
 }
 
