@@ -94,15 +94,23 @@ def _to_srgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+def _from_uint8(t: torch.Tensor) -> torch.Tensor:
+    """uint8 values -> float32 in [0, 1], whatever the layout."""
+    return t.float() / 255.0
+
+
 def to_float_batch(rgb: np.ndarray) -> torch.Tensor:
     """``(N, H, W, 3)`` uint8 RGB -> ``(N, 3, H, W)`` float32 in [0, 1].
 
-    The one place where frames on disk become the package's image tensors.
+    The one place where frames on disk become the package's image tensors (with
+    :func:`to_tensor`, its form for one image). The result is a permuted view of
+    the frames' memory (channels last), as it always was: PyTorch picks the memory
+    format of some operations' outputs from it.
     """
     if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 4 or rgb.shape[3] != 3:
         got = f"{rgb.shape} {rgb.dtype}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
         raise ValueError(f"expected a (N, H, W, 3) uint8 array, got {got}")
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float() / 255.0
+    return _from_uint8(torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2))
 
 
 def to_uint8_batch(x: torch.Tensor) -> np.ndarray:
@@ -115,10 +123,12 @@ def to_uint8_batch(x: torch.Tensor) -> np.ndarray:
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float32 in [0, 1] (:func:`to_float_batch`
-    of one image)."""
+    for one image)."""
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected a (H, W, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
-    return to_float_batch(rgb[None])
+    # Built as it always was (batch dimension added last): its strides, and so the
+    # memory format F.interpolate picks for its output, stay those of earlier versions.
+    return _from_uint8(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0))
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
