@@ -14,13 +14,13 @@ size of a Sintel frame at 1024x436 and a photo at 1024 px, where strokes can be 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import torch
 from _sintel import DATA, REPO, STYLE_FILES, STYLES, SintelBench, look_inputs, look_strip, save_jpeg
 
+from vidstyle.files import file_digest
 from vidstyle.image import load_image, save_image
 from vidstyle.models import load_checkpoint
 from vidstyle.pretrained import bundled_models
@@ -54,7 +54,7 @@ def main() -> None:
         if args.styles and name not in args.styles:
             continue
         model, ckpt = load_checkpoint(path)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_digest(path)
         known = cache.get(f"{name}.{method}", {})
         if known.get("sha256") == digest and not args.remeasure:
             es, sd, cd = known["e_stab"], known["style"], known["content"]
