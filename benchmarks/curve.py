@@ -60,7 +60,8 @@ def measure_run(run: Path, style: str, bench: SintelBench, known: list[dict],
         yield points
 
 
-def plot(curves: dict[str, list[dict]], path: Path) -> None:
+def plot(curves: dict[str, list[dict]], path: Path,
+         targets: tuple[float | None, float | None] = (None, None)) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,9 +75,11 @@ def plot(curves: dict[str, list[dict]], path: Path) -> None:
         b.plot(m, [p["e_stab"] for p in pts], "o-", label=name)
     a.set(xlabel="training minutes (2 CPU cores)", ylabel="style distance (lower = stronger)")
     b.set(xlabel="training minutes (2 CPU cores)", ylabel="e_stab (lower = steadier)")
-    a.legend(fontsize=8)
-    for ax in (a, b):
+    for ax, target in zip((a, b), targets):
+        if target is not None:
+            ax.axhline(target, color="grey", ls="--", lw=1, label=f"target {target:g}")
         ax.grid(alpha=0.3)
+    a.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -90,6 +93,8 @@ def main() -> None:
     ap.add_argument("--plot-only", action="store_true")
     ap.add_argument("--start", help="the model the run started from (minute 0), when its --init file "
                     "has since been replaced (a bundled model retrained in place)")
+    ap.add_argument("--style-target", type=float, help="draw this style distance target")
+    ap.add_argument("--estab-target", type=float, help="draw this e_stab target")
     args = ap.parse_args()
     js = args.out.with_suffix(".json")
     curves = json.loads(js.read_text()) if js.is_file() else {}
@@ -102,7 +107,7 @@ def main() -> None:
                 curves[run.name] = points
                 js.write_text(json.dumps(curves, indent=1) + "\n")
         js.write_text(json.dumps(curves, indent=1) + "\n")
-    plot(curves, args.out.with_suffix(".png"))
+    plot(curves, args.out.with_suffix(".png"), (args.style_target, args.estab_target))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,11 @@ MODELS = [
     ("mosaic", "mosaic.jpg", "reconet", "mosaic", 65, []),
     ("starry_night", "vangogh_starry_night.jpg", "reconet", "starry_night", 65, []),
     ("great_wave", "hokusai_great_wave.jpg", "reconet", "great_wave", 65, []),
+    # Four more styles (issue #10 point 4), each started from candy's network (see _init_spec).
+    ("the_scream", "munch_the_scream.jpg", "reconet", "the_scream", 60, []),
+    ("udnie", "picabia_udnie.jpg", "reconet", "udnie", 60, []),
+    ("composition_vii", "kandinsky_composition_vii.jpg", "reconet", "composition_vii", 30, []),
+    ("shipwreck", "turner_shipwreck_of_the_minotaur.jpg", "reconet", "shipwreck", 30, []),
     ("candy-lite", "candy.jpg", "reconet", "candy-lite", 20, ["--teacher", "candy", *DISTILL]),
     ("mosaic-lite", "mosaic.jpg", "reconet", "mosaic-lite", 30, ["--teacher", "mosaic", *DISTILL]),
     ("starry_night-lite", "vangogh_starry_night.jpg", "reconet", "starry_night-lite", 30,
@@ -59,15 +64,31 @@ STYLE_SOURCES = {
     "file from jcjohnson/neural-style (MIT)",
     "hokusai_great_wave.jpg": "Katsushika Hokusai, The Great Wave off Kanagawa (c.1831), "
     "public domain; file from jcjohnson/fast-neural-style",
+    "munch_the_scream.jpg": "Edvard Munch, The Scream (1893), public domain; "
+    "file from jcjohnson/neural-style (MIT)",
+    "picabia_udnie.jpg": "Francis Picabia, Udnie (1913), public domain; "
+    "file from jcjohnson/fast-neural-style",
+    "kandinsky_composition_vii.jpg": "Wassily Kandinsky, Composition VII (1913), public domain; "
+    "file from jcjohnson/fast-neural-style",
+    "turner_shipwreck_of_the_minotaur.jpg": "J. M. W. Turner, The Shipwreck of the Minotaur "
+    "(c.1810), public domain; file from jcjohnson/neural-style (MIT)",
 }
+# A style with no bundled model yet starts from this one's network (docs/recipe.md: a new
+# style reaches its target fastest from a trained network).
+NEW_STYLE_INIT = "candy"
 
 
 def _init_spec(init: str) -> list[str]:
-    """``candy.per-frame`` -> the bundled per-frame candy file; ``candy`` -> its reconet."""
+    """``candy.per-frame`` -> the bundled per-frame candy file; ``candy`` -> its reconet;
+    a style not bundled yet -> :data:`NEW_STYLE_INIT`."""
+    from vidstyle.errors import VidstyleError
     from vidstyle.pretrained import resolve_model
 
     style, _, method = init.partition(".")
-    return ["--init", str(resolve_model(style, method or "reconet"))]
+    try:
+        return ["--init", str(resolve_model(style, method or "reconet"))]
+    except VidstyleError:
+        return ["--init", str(resolve_model(NEW_STYLE_INIT, method or "reconet"))]
 
 
 def command(name: str, style: str, preset: str, init: str, minutes: float, extra: list[str],

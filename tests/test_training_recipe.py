@@ -143,3 +143,50 @@ def test_cli_init_refuses_architecture_flags(tmp_path, style, photos, capsys):
         main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
               "-o", str(tmp_path / "r"), "--minutes", "0"])
     assert e.value.code == 2 and "must be a finite number > 0" in capsys.readouterr().err
+
+
+def test_the_presets_defaults_are_the_recipe():
+    """docs/recipe.md: 256 crops, batch 1, style at 384 px, style 3e-4, temporal x10."""
+    for preset in ("per-frame", "huang", "reconet"):
+        cfg = preset_config(preset)
+        assert (cfg.size, cfg.batch_size, cfg.style_size, cfg.lr) == (256, 1, 384, 1e-3)
+        assert cfg.weights.style == 3e-4 and cfg.weights.content == 1e-4 and cfg.init == ""
+    assert preset_config("per-frame").weights.temporal_output == 0.0
+    assert preset_config("huang").weights.temporal_output == 50000.0
+    reconet = preset_config("reconet").weights
+    assert (reconet.temporal_output, reconet.temporal_feature) == (50000.0, 500.0)
+    assert preset_config("debug").size == 32  # the tests' preset keeps its tiny run
+
+
+@pytest.mark.parametrize("flags, init, size", [
+    ([], "candy", "full"),
+    (["--model-size", "lite"], "candy-lite", "lite"),
+    (["--init", "none"], "", "preset"),  # the paper's widths (48 96 192)
+    (["--init", "none", "--model-size", "lite"], "", "lite"),
+    (["--widths", "8", "16", "32"], "", None),
+])
+def test_cli_train_starts_from_the_bundled_candy_of_its_size(monkeypatch, tmp_path, style, photos,
+                                                             flags, init, size):
+    from vidstyle.models.reconet import model_size_config
+    from vidstyle.pretrained import resolve_model
+
+    seen = {}
+
+    def fake_train(cfg, output, **kw):
+        seen["cfg"] = cfg
+        return Path(output) / MODEL
+
+    monkeypatch.setattr("vidstyle.training.loop.train", fake_train)
+    rc = main(["train", "--style", style, "--data", f"photos:{photos}", "-o", str(tmp_path / "r"),
+               *flags])
+    cfg = seen["cfg"]
+    assert rc == 0 and cfg.preset == "reconet" and cfg.size == 256
+    assert cfg.init == init
+    if init:
+        assert resolve_model(init).is_file()
+    if size == "preset":
+        assert cfg.model == preset_config("reconet").model
+    elif size:
+        assert cfg.model == model_size_config(size)
+    else:
+        assert cfg.model.widths == (8, 16, 32) and not cfg.init

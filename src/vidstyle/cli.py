@@ -269,7 +269,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from vidstyle.models.reconet import model_size_config
-    from vidstyle.training.config import preset_config
+    from vidstyle.training.config import RECIPE_INIT, preset_config
     from vidstyle.training.loop import init_model_config, train
 
     overrides = {
@@ -278,12 +278,20 @@ def cmd_train(args: argparse.Namespace) -> int:
             "data_weights": tuple(args.data_weights or ()) or None, "steps": args.steps,
             "size": args.size, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
             "num_workers": args.workers, "checkpoint_every": args.checkpoint_every,
-            "sample_every": args.sample_every, "style_size": args.style_size, "init": args.init,
+            "sample_every": args.sample_every, "style_size": args.style_size,
             "minutes": args.minutes, "val_every": args.val_every, "snapshot_every": args.snapshot_every,
         }.items() if v is not None
     }
+    custom_net = args.widths or args.res_blocks is not None
+    if args.init is None and args.preset != "debug" and not custom_net:
+        # The recipe's warm start: the bundled model of this network size (RECIPE_INIT).
+        args.init = RECIPE_INIT[args.model_size or "full"]
+        args.model_size = None
+    elif args.init == "none":  # from random weights
+        args.init = None
+    overrides["init"] = args.init or ""
     if args.init:  # a warm start trains the init model's own network
-        if args.model_size or args.widths or args.res_blocks is not None:
+        if args.model_size or custom_net:
             raise VidstyleError("--init trains the init model's own network: drop --model-size, "
                                 "--widths and --res-blocks")
         model = init_model_config(args.init)
@@ -475,9 +483,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--preset", default="reconet", help="per-frame, huang, reconet or debug")
     t.add_argument("-o", "--output", required=True, help="run folder (checkpoints, log, model)")
     t.add_argument("--steps", type=_positive_int)
-    t.add_argument("--size", type=_positive_int, help="training crop side (multiple of 4)")
-    t.add_argument("--batch-size", type=_positive_int, help="frame pairs per step")
-    t.add_argument("--lr", type=float)
+    t.add_argument("--size", type=_positive_int,
+                   help="training crop side (multiple of 4; default 256, docs/recipe.md)")
+    t.add_argument("--batch-size", type=_positive_int, help="frame pairs per step (default 1)")
+    t.add_argument("--lr", type=float, help="initial learning rate (default 1e-3, cosine to 1e-4)")
     t.add_argument("--seed", type=int)
     t.add_argument("--widths", type=_positive_int, nargs=3, help="network widths, e.g. 32 64 128")
     t.add_argument("--res-blocks", type=int)
@@ -486,19 +495,22 @@ def build_parser() -> argparse.ArgumentParser:
                         "5x5 outer kernels; ~10x faster on a CPU)")
     t.add_argument("--init", metavar="MODEL",
                    help="start from this model's weights (bundled style name or .pt): a new style "
-                        "from an existing one, or more training for a committed model")
+                        "from an existing one, or more training for a committed model. Default: "
+                        "the bundled candy model of the chosen network size (candy, candy-lite); "
+                        "'none' starts from random weights (also the default with --widths or "
+                        "--res-blocks, and for the debug preset)")
     t.add_argument("--minutes", type=_positive_float,
                    help="train for this wall-clock budget; the learning-rate schedule spans it and "
                         "the final model is written when it ends (--steps is then ignored)")
     t.add_argument("--content-weight", type=_nonnegative_float, help="weight of the content term")
-    t.add_argument("--style-weight", type=_nonnegative_float, help="weight of the style term")
+    t.add_argument("--style-weight", type=_nonnegative_float, help="weight of the style term (default 3e-4)")
     t.add_argument("--tv-weight", type=_nonnegative_float, help="weight of total variation")
     t.add_argument("--temporal-weight", type=_nonnegative_float,
-                   help="weight of the output temporal term; the feature term keeps the preset's "
-                        "ratio to it")
+                   help="weight of the output temporal term (reconet, huang: default 50000); the "
+                        "feature term keeps the preset's ratio to it")
     t.add_argument("--style-size", type=_positive_int,
                    help="long side the style image is scaled to: the stroke scale (larger = bigger "
-                        "strokes)")
+                        "strokes; default 384)")
     t.add_argument("--val-every", type=_nonnegative_int,
                    help="measure the style distance of a fixed crop every N steps (0: never)")
     t.add_argument("--snapshot-every", type=_positive_int, metavar="N",

@@ -293,8 +293,9 @@ def build(h: Handlers) -> gr.Blocks:
             status = gr.Markdown("", elem_id="run-status")
 
         with gr.Tab("Your own style"):
-            gr.Markdown("Upload a painting: `vidstyle train` learns it in the background (reconet preset, "
-                        "128-pixel crops; the lite network takes about 0.4 s a step on 2 CPU cores). "
+            gr.Markdown("Upload a painting: `vidstyle train` learns it in the background (reconet preset "
+                        "started from the bundled candy network, 128-pixel crops; the lite network "
+                        "takes about 0.4 s a step on 2 CPU cores). "
                         "Without photos it learns from frames of the demo clip. The style joins the gallery "
                         "when done.")
             with gr.Row():

@@ -37,9 +37,11 @@ NICE = 10  # CPU priority of the training process, below the page's stylize runs
 
 @dataclass(frozen=True)
 class TrainRecipe:
-    """The tab's default recipe: the reconet preset on a lite network (~0.4 s a step on
-    2 CPU cores, so 1000 steps take about 7 minutes; README "Train a model for your
-    own painting"). ``preset="debug"`` makes a run of seconds, for tests."""
+    """The tab's default recipe: the reconet preset on a lite network, started from the
+    bundled candy of that size (``vidstyle train``'s default ``--init``) with the recipe's
+    weights, on 128-pixel crops (~0.4 s a step on 2 CPU cores, so 1000 steps take about
+    7 minutes; README "Train a model for your own painting"). ``preset="debug"`` makes a
+    run of seconds, for tests."""
 
     model_size: str = "lite"  # "lite" or "full" (about 6x slower a step)
     steps: int = 1000

@@ -113,6 +113,23 @@ class TrainConfig:
 _RECONET = LossWeights(temporal_feature=50.0, temporal_output=5000.0, luminance=True)
 _HUANG = LossWeights(temporal_feature=0.0, temporal_output=5000.0, luminance=False)
 
+# The recipe of docs/recipe.md, the defaults of the three real presets: 256x256 crops,
+# batch 1, the style image at 384 px, style weight 3e-4 (x30 the first presets') and
+# temporal weights x10; a warm start from a trained network is the CLI's default
+# (``vidstyle train --init``, see :data:`RECIPE_INIT`).
+RECIPE_STYLE_WEIGHT = 3e-4
+RECIPE_TEMPORAL_SCALE = 10.0
+RECIPE = {"size": 256, "batch_size": 1, "style_size": 384, "lr": 1e-3}
+# The bundled model a run starts from when ``--init`` is not given, per network size:
+# a new style learns fastest from a trained network (docs/recipe.md).
+RECIPE_INIT = {"full": "candy", "lite": "candy-lite"}
+
+
+def _recipe_weights(base: LossWeights) -> LossWeights:
+    return replace(base, style=RECIPE_STYLE_WEIGHT,
+                   temporal_feature=base.temporal_feature * RECIPE_TEMPORAL_SCALE,
+                   temporal_output=base.temporal_output * RECIPE_TEMPORAL_SCALE)
+
 
 def preset_config(preset: str, **overrides: Any) -> TrainConfig:
     """The documented defaults of a preset, with ``overrides`` applied.
@@ -121,15 +138,16 @@ def preset_config(preset: str, **overrides: Any) -> TrainConfig:
     * ``huang``: + output temporal loss without the luminance term (Huang et al. 2017).
     * ``reconet``: + feature temporal loss + luminance-aware output temporal loss.
     * ``debug``: a tiny reconet that trains in seconds on a CPU (for tests).
+
+    The first three use the recipe (:data:`RECIPE`, :data:`RECIPE_STYLE_WEIGHT`,
+    :data:`RECIPE_TEMPORAL_SCALE`); its warm start is left to the caller
+    (``init``; the CLI defaults to :data:`RECIPE_INIT`).
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-    if preset == "per-frame":
-        cfg = TrainConfig(preset=preset, weights=LossWeights())
-    elif preset == "huang":
-        cfg = TrainConfig(preset=preset, weights=_HUANG)
-    elif preset == "reconet":
-        cfg = TrainConfig(preset=preset, weights=_RECONET)
+    if preset in ("per-frame", "huang", "reconet"):
+        base = {"per-frame": LossWeights(), "huang": _HUANG, "reconet": _RECONET}[preset]
+        cfg = TrainConfig(preset=preset, weights=_recipe_weights(base), **RECIPE)
     else:
         cfg = TrainConfig(
             preset="debug",
