@@ -27,6 +27,8 @@ STYLE_FILES = {
     "starry_night": "vangogh_starry_night.jpg", "great_wave": "hokusai_great_wave.jpg",
     "udnie": "picabia_udnie.jpg", "the_scream": "munch_the_scream.jpg",
     "la_muse": "picasso_la_muse.jpg", "rain_princess": "afremov_rain_princess.jpg",
+    "composition_vii": "kandinsky_composition_vii.jpg",
+    "shipwreck": "turner_shipwreck_of_the_minotaur.jpg",
 }
 STYLE_EVAL_SIZE = 512  # long side of the style image whose Grams the outputs are compared with
 

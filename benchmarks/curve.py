@@ -21,13 +21,15 @@ from pathlib import Path
 from _sintel import STYLES, SintelBench
 
 
-def models_of(run: Path) -> list[Path]:
+def models_of(run: Path, every: int = 1) -> list[Path]:
+    """The run's kept models in order (every ``every``-th snapshot), then its final model."""
     found = sorted(run.glob("snapshots/*.pt")) + sorted(run.glob("snap_*.pt"))
+    found = found[every - 1::every]
     return found + ([run / "model.pt"] if (run / "model.pt").is_file() else [])
 
 
 def measure_run(run: Path, style: str, bench: SintelBench, known: list[dict],
-                start: str | None = None) -> Iterator[list[dict]]:
+                start: str | None = None, every: int = 1) -> Iterator[list[dict]]:
     """Yield the run's points measured so far after each model (so an interrupted call keeps them)."""
     import torch
 
@@ -36,7 +38,7 @@ def measure_run(run: Path, style: str, bench: SintelBench, known: list[dict],
 
     done = {p["model"]: p for p in known}  # measured before: not again
     points = []
-    paths = models_of(run)
+    paths = models_of(run, every)
     init = start or (load_checkpoint(paths[-1])[1]["meta"]["train_config"].get("init") if paths else "")
     # The final model first (the figure most wanted), then minute 0, then the rest in order.
     todo = [(p, None) for p in paths[-1:]] + ([(Path(resolve_model(init)), 0.0)] if init else []) \
@@ -93,6 +95,7 @@ def main() -> None:
     ap.add_argument("--plot-only", action="store_true")
     ap.add_argument("--start", help="the model the run started from (minute 0), when its --init file "
                     "has since been replaced (a bundled model retrained in place)")
+    ap.add_argument("--every", type=int, default=1, help="measure every N-th snapshot only")
     ap.add_argument("--style-target", type=float, help="draw this style distance target")
     ap.add_argument("--estab-target", type=float, help="draw this e_stab target")
     args = ap.parse_args()
@@ -103,7 +106,8 @@ def main() -> None:
         js.parent.mkdir(parents=True, exist_ok=True)
         for k, run in enumerate(args.runs):
             style = args.style[k] if len(args.style) > 1 else args.style[0]
-            for points in measure_run(run, style, bench, curves.get(run.name, []), args.start):
+            for points in measure_run(run, style, bench, curves.get(run.name, []), args.start,
+                                      args.every):
                 curves[run.name] = points
                 js.write_text(json.dumps(curves, indent=1) + "\n")
         js.write_text(json.dumps(curves, indent=1) + "\n")
