@@ -87,8 +87,9 @@ def _init_spec(init: str) -> list[str]:
     style, _, method = init.partition(".")
     try:
         return ["--init", str(resolve_model(style, method or "reconet"))]
-    except VidstyleError:
-        return ["--init", str(resolve_model(NEW_STYLE_INIT, method or "reconet"))]
+    except VidstyleError:  # a lite model starts from candy's lite network
+        start = NEW_STYLE_INIT + ("-lite" if style.endswith("-lite") else "")
+        return ["--init", str(resolve_model(start, method or "reconet"))]
 
 
 def command(name: str, style: str, preset: str, init: str, minutes: float, extra: list[str],
