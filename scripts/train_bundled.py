@@ -73,22 +73,22 @@ STYLE_SOURCES = {
     "turner_shipwreck_of_the_minotaur.jpg": "J. M. W. Turner, The Shipwreck of the Minotaur "
     "(c.1810), public domain; file from jcjohnson/neural-style (MIT)",
 }
-# A style with no bundled model yet starts from this one's network (docs/recipe.md: a new
-# style reaches its target fastest from a trained network).
-NEW_STYLE_INIT = "candy"
+
 
 
 def _init_spec(init: str) -> list[str]:
     """``candy.per-frame`` -> the bundled per-frame candy file; ``candy`` -> its reconet;
-    a style not bundled yet -> :data:`NEW_STYLE_INIT`."""
+    a style not bundled yet -> the recipe's start of its network size (``RECIPE_INIT``:
+    candy or candy-lite), as for ``vidstyle train`` without ``--init``."""
     from vidstyle.errors import VidstyleError
-    from vidstyle.pretrained import resolve_model
+    from vidstyle.pretrained import is_lite, resolve_model
+    from vidstyle.training.config import RECIPE_INIT
 
     style, _, method = init.partition(".")
     try:
         return ["--init", str(resolve_model(style, method or "reconet"))]
-    except VidstyleError:  # a lite model starts from candy's lite network
-        start = NEW_STYLE_INIT + ("-lite" if style.endswith("-lite") else "")
+    except VidstyleError:
+        start = RECIPE_INIT["lite" if is_lite(style) else "full"]
         return ["--init", str(resolve_model(start, method or "reconet"))]
 
 

@@ -283,18 +283,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         }.items() if v is not None
     }
     custom_net = args.widths or args.res_blocks is not None
-    if args.init is None and args.preset != "debug" and not custom_net:
-        # The recipe's warm start: the bundled model of this network size (RECIPE_INIT).
-        args.init = RECIPE_INIT[args.model_size or "full"]
-        args.model_size = None
-    elif args.init == "none":  # from random weights
-        args.init = None
-    overrides["init"] = args.init or ""
-    if args.init:  # a warm start trains the init model's own network
+    if args.init == "none":  # from random weights
+        init = ""
+    elif args.init:  # a warm start trains the init model's own network
         if args.model_size or custom_net:
             raise VidstyleError("--init trains the init model's own network: drop --model-size, "
                                 "--widths and --res-blocks")
-        model = init_model_config(args.init)
+        init = args.init
+    elif args.preset == "debug" or custom_net:
+        init = ""
+    else:  # the recipe's warm start: the bundled model of this network size
+        init = RECIPE_INIT[args.model_size or "full"]
+    overrides["init"] = init
+    if init:
+        model = init_model_config(init)
     elif args.model_size:
         model = model_size_config(args.model_size)
     else:
