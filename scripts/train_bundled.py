@@ -33,6 +33,9 @@ RECIPE = ["--size", "256", "--batch-size", "1", "--lr", "1e-3", "--style-size", 
           "--style-weight", "3e-4", "--temporal-weight", "50000", "--workers", "1",
           "--checkpoint-every", "50", "--sample-every", "100", "--val-every", "50"]
 DISTILL = ["--distill", "1000"]  # lite models: MSE to the full model's output ([0, 1] images)
+# The lite recipe measured on the_scream-lite (docs/recipe.md, "Lite models"): the VGG losses alone on
+# 128x128 crops (about 0.6 s a step for the lite network), temporal weight 20000 (x4).
+LITE = ["--size", "128", "--temporal-weight", "20000"]
 
 # name, style image (shared/data/styles), preset, init model, minutes, extra arguments
 MODELS = [
@@ -45,14 +48,17 @@ MODELS = [
     # Four more styles (issue #10 point 4), each started from candy's network (see _init_spec).
     ("the_scream", "munch_the_scream.jpg", "reconet", "the_scream", 60, []),
     ("udnie", "picabia_udnie.jpg", "reconet", "udnie", 60, []),
-    ("composition_vii", "kandinsky_composition_vii.jpg", "reconet", "composition_vii", 30, []),
-    ("shipwreck", "turner_shipwreck_of_the_minotaur.jpg", "reconet", "shipwreck", 30, []),
+    ("composition_vii", "kandinsky_composition_vii.jpg", "reconet", "composition_vii", 60, []),
+    ("shipwreck", "turner_shipwreck_of_the_minotaur.jpg", "reconet", "shipwreck", 60, []),
     ("candy-lite", "candy.jpg", "reconet", "candy-lite", 20, ["--teacher", "candy", *DISTILL]),
     ("mosaic-lite", "mosaic.jpg", "reconet", "mosaic-lite", 30, ["--teacher", "mosaic", *DISTILL]),
     ("starry_night-lite", "vangogh_starry_night.jpg", "reconet", "starry_night-lite", 30,
      ["--teacher", "starry_night", *DISTILL]),
     ("great_wave-lite", "hokusai_great_wave.jpg", "reconet", "great_wave-lite", 30,
      ["--teacher", "great_wave", *DISTILL]),
+    # From a 9-minute distillation of the full the_scream (--teacher the_scream --distill 5000
+    # --content-weight 0 --style-weight 0, from candy-lite), then this entry.
+    ("the_scream-lite", "munch_the_scream.jpg", "reconet", "the_scream-lite", 15, LITE),
 ]
 # Where each style image comes from (see shared/data/SOURCES.md).
 STYLE_SOURCES = {
