@@ -242,7 +242,7 @@ def test_webcam_lite_cycles_lite_styles(bundled, monkeypatch, tmp_path, capsys):
     assert seen == {"names": ["mosaic", "candy"], "types": {FeedForwardStylizer}}
 
 
-def test_bundled_lite_models_are_distilled_lite_reconets():
+def test_bundled_lite_models_are_lite_reconets_of_their_full_models_style():
     from vidstyle.models import MODEL_SIZES
 
     lites = lite_styles()
@@ -251,10 +251,14 @@ def test_bundled_lite_models_are_distilled_lite_reconets():
         model, ckpt = load_checkpoint(resolve_model(name))
         base = name.removesuffix("-lite")
         assert model.config == MODEL_SIZES["lite"]
-        assert resolve_model(base).is_file()  # the full model it was distilled from
+        _, base_ckpt = load_checkpoint(resolve_model(base))  # the full model of its style
+        assert ckpt["meta"]["style_image"] == base_ckpt["meta"]["style_image"]
         train_cfg = ckpt["meta"]["train_config"]
-        assert train_cfg["preset"] == "reconet" and train_cfg["teacher"] == base
-        assert train_cfg["weights"]["distill"] > 0
+        assert train_cfg["preset"] == "reconet"
+        # Distilled in its last phase (candy-lite), or trained with the VGG losses after a
+        # distillation phase (the_scream-lite, docs/recipe.md "Lite models"): never another teacher.
+        if train_cfg.get("teacher"):
+            assert train_cfg["teacher"] == base and train_cfg["weights"]["distill"] > 0
         assert sum(p.numel() for p in model.parameters()) < 0.1 * sum(
             p.numel() for p in load_model(base).parameters())
 
