@@ -81,7 +81,6 @@ STYLE_SOURCES = {
 }
 
 
-
 def _init_spec(init: str) -> list[str]:
     """``candy.per-frame`` -> the bundled per-frame candy file; ``candy`` -> its reconet;
     a style not bundled yet -> the recipe's start of its network size (``RECIPE_INIT``:

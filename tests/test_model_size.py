@@ -251,7 +251,7 @@ def test_bundled_lite_models_are_lite_reconets_of_their_full_models_style():
         model, ckpt = load_checkpoint(resolve_model(name))
         base = name.removesuffix("-lite")
         assert model.config == MODEL_SIZES["lite"]
-        _, base_ckpt = load_checkpoint(resolve_model(base))  # the full model of its style
+        base_model, base_ckpt = load_checkpoint(resolve_model(base))  # its style's full model
         assert ckpt["meta"]["style_image"] == base_ckpt["meta"]["style_image"]
         train_cfg = ckpt["meta"]["train_config"]
         assert train_cfg["preset"] == "reconet"
@@ -260,7 +260,7 @@ def test_bundled_lite_models_are_lite_reconets_of_their_full_models_style():
         if train_cfg.get("teacher"):
             assert train_cfg["teacher"] == base and train_cfg["weights"]["distill"] > 0
         assert sum(p.numel() for p in model.parameters()) < 0.1 * sum(
-            p.numel() for p in load_model(base).parameters())
+            p.numel() for p in base_model.parameters())
 
 
 def test_bundled_lite_model_onnx_matches_torch():
