@@ -5,13 +5,16 @@ package as fp16.
     python scripts/train_bundled.py --only candy.reconet  # some of them
     python scripts/train_bundled.py --print               # the `vidstyle train` commands only
 
-Each model is one `vidstyle train` command line, the same a user would type: a warm start
-(``--init``) from the model bundled before it (so a model keeps improving across runs,
+Each full model is one `vidstyle train` command line, the same a user would type: a warm
+start (``--init``) from the model bundled before it (so a model keeps improving across runs,
 and a lost ``runs/`` folder costs only the current run), a wall-clock budget
 (``--minutes``) and the recipe's weights and scales. Run folders go to
 ``runs/<style>.<method>/``; an interrupted run is resumed (``--resume``); a finished run is
-only exported. The ``-lite`` models add distillation from the full model of their style,
-so train those after it. Data: the shared photos with synthetic camera and layer motion.
+only exported. A model may have phases before its own run (``Model.before``), each one
+command in ``runs/<style>.<method>.<label>/`` whose model.pt the next one starts from: the
+``-lite`` models are distilled from the full model of their style first (so train those
+after it), then trained with the VGG losses. Data: the shared photos with synthetic camera
+and layer motion.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import platform
 import shlex
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,33 +36,69 @@ PRETRAINED = REPO / "src" / "vidstyle" / "pretrained"
 RECIPE = ["--size", "256", "--batch-size", "1", "--lr", "1e-3", "--style-size", "384",
           "--style-weight", "3e-4", "--temporal-weight", "50000", "--workers", "1",
           "--checkpoint-every", "50", "--sample-every", "100", "--val-every", "50"]
-DISTILL = ["--distill", "1000"]  # lite models: MSE to the full model's output ([0, 1] images)
-# The lite recipe measured on the_scream-lite (docs/recipe.md, "Lite models"): the VGG losses alone on
-# 128x128 crops (about 0.6 s a step for the lite network), temporal weight 20000 (x4).
+# The lite recipe measured on the_scream-lite (docs/recipe.md, "Lite models"): after a distillation
+# phase (LITE_DISTILL), the VGG losses alone on 128x128 crops (about 0.6 s a step for the lite
+# network), temporal weight 20000 (x4).
 LITE = ["--size", "128", "--temporal-weight", "20000"]
 
-# name, style image (shared/data/styles), preset, init model, minutes, extra arguments
+# A lite model's first phase (docs/recipe.md, "Lite models"): distillation alone, no VGG
+# (about 0.7 s a step), from candy-lite; the model's own entry (LITE) then starts from it.
+LITE_DISTILL = ["--distill", "5000", "--content-weight", "0", "--style-weight", "0"]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A run before a model's own: trained in ``runs/<name>.<preset>.<label>/`` from the
+    model's init; the model's own run then starts from this run's model.pt."""
+
+    label: str
+    minutes: float
+    extra: list[str]
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    style: str  # file in shared/data/styles
+    preset: str
+    init: str  # bundled model the first run starts from (see _init_spec)
+    minutes: float
+    extra: list[str] = field(default_factory=list)
+    before: tuple[Phase, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}.{self.preset}"
+
+
+def lite(style_name: str, style: str, minutes: float = 15) -> Model:
+    """A lite model by the two-phase lite recipe: 9 minutes of distillation from the full
+    model of its style, then ``minutes`` of the VGG losses on 128x128 crops."""
+    distill = Phase("distill", 9, ["--teacher", style_name, *LITE_DISTILL])
+    return Model(f"{style_name}-lite", style, "reconet", "candy-lite", minutes, LITE, (distill,))
+
+
 MODELS = [
-    ("candy", "candy.jpg", "reconet", "candy", 65, []),
-    ("candy", "candy.jpg", "per-frame", "candy.per-frame", 65, []),
-    ("candy", "candy.jpg", "huang", "candy.huang", 65, []),
-    ("mosaic", "mosaic.jpg", "reconet", "mosaic", 65, []),
-    ("starry_night", "vangogh_starry_night.jpg", "reconet", "starry_night", 65, []),
-    ("great_wave", "hokusai_great_wave.jpg", "reconet", "great_wave", 65, []),
+    Model("candy", "candy.jpg", "reconet", "candy", 65),
+    Model("candy", "candy.jpg", "per-frame", "candy.per-frame", 65),
+    Model("candy", "candy.jpg", "huang", "candy.huang", 65),
+    Model("mosaic", "mosaic.jpg", "reconet", "mosaic", 65),
+    Model("starry_night", "vangogh_starry_night.jpg", "reconet", "starry_night", 65),
+    Model("great_wave", "hokusai_great_wave.jpg", "reconet", "great_wave", 65),
     # Four more styles (issue #10 point 4), each started from candy's network (see _init_spec).
-    ("the_scream", "munch_the_scream.jpg", "reconet", "the_scream", 60, []),
-    ("udnie", "picabia_udnie.jpg", "reconet", "udnie", 60, []),
-    ("composition_vii", "kandinsky_composition_vii.jpg", "reconet", "composition_vii", 60, []),
-    ("shipwreck", "turner_shipwreck_of_the_minotaur.jpg", "reconet", "shipwreck", 60, []),
-    ("candy-lite", "candy.jpg", "reconet", "candy-lite", 20, ["--teacher", "candy", *DISTILL]),
-    ("mosaic-lite", "mosaic.jpg", "reconet", "mosaic-lite", 30, ["--teacher", "mosaic", *DISTILL]),
-    ("starry_night-lite", "vangogh_starry_night.jpg", "reconet", "starry_night-lite", 30,
-     ["--teacher", "starry_night", *DISTILL]),
-    ("great_wave-lite", "hokusai_great_wave.jpg", "reconet", "great_wave-lite", 30,
-     ["--teacher", "great_wave", *DISTILL]),
-    # From a 9-minute distillation of the full the_scream (--teacher the_scream --distill 5000
-    # --content-weight 0 --style-weight 0, from candy-lite), then this entry.
-    ("the_scream-lite", "munch_the_scream.jpg", "reconet", "the_scream-lite", 15, LITE),
+    Model("the_scream", "munch_the_scream.jpg", "reconet", "the_scream", 60),
+    Model("udnie", "picabia_udnie.jpg", "reconet", "udnie", 60),
+    Model("composition_vii", "kandinsky_composition_vii.jpg", "reconet", "composition_vii", 60),
+    Model("shipwreck", "turner_shipwreck_of_the_minotaur.jpg", "reconet", "shipwreck", 60),
+    # Lite models: train after the full model of their style (their teacher).
+    lite("candy", "candy.jpg"),
+    lite("mosaic", "mosaic.jpg"),
+    lite("starry_night", "vangogh_starry_night.jpg"),
+    lite("great_wave", "hokusai_great_wave.jpg"),
+    lite("the_scream", "munch_the_scream.jpg"),
+    lite("udnie", "picabia_udnie.jpg"),
+    lite("composition_vii", "kandinsky_composition_vii.jpg"),
+    lite("shipwreck", "turner_shipwreck_of_the_minotaur.jpg"),
 ]
 # Where each style image comes from (see shared/data/SOURCES.md).
 STYLE_SOURCES = {
@@ -97,12 +137,16 @@ def _init_spec(init: str) -> list[str]:
         return ["--init", str(resolve_model(start, method or "reconet"))]
 
 
-def command(name: str, style: str, preset: str, init: str, minutes: float, extra: list[str],
-            run: Path, resume: bool) -> list[str]:
-    """The `vidstyle train` arguments of one model."""
+def command(style: str, preset: str, minutes: float, extra: list[str], run: Path,
+            start: list[str]) -> list[str]:
+    """The `vidstyle train` arguments of one run: resumed if ``run`` holds an unfinished
+    checkpoint, else started from ``start`` (``--init ...``)."""
     args = ["train", "--style", str(DATA / "styles" / style), "--data", f"photos:{DATA / 'photos'}",
             "--preset", preset, "-o", str(run), "--minutes", str(minutes), *RECIPE, *extra]
-    return args + ["--resume"] if resume else args + _init_spec(init)
+    from vidstyle.training.loop import CHECKPOINT, MODEL
+
+    resume = (run / CHECKPOINT).is_file() and not (run / MODEL).is_file()
+    return args + ["--resume"] if resume else args + start
 
 
 def main() -> int:
@@ -113,46 +157,50 @@ def main() -> int:
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--init", help="warm-start from this bundled model instead of the model's own "
                     "(e.g. a weak model restarted from another style's: --init candy)")
-    ap.add_argument("--minutes", type=float, help="override the models' time budgets")
-    ap.add_argument("--style-weight", help="override the recipe's style weight")
+    ap.add_argument("--minutes", type=float, help="override the budget of the models' own runs "
+                    "(not of the phases before them)")
+    ap.add_argument("--style-weight", help="override the recipe's style weight (the model's own run)")
     ap.add_argument("--snapshot-every", type=int, default=0,
                     help="keep an fp16 model every N steps (for benchmarks/curve.py)")
     args = ap.parse_args()
 
     from vidstyle.cli import main as vidstyle
     from vidstyle.models import load_checkpoint, save_checkpoint
-    from vidstyle.training.loop import CHECKPOINT, MODEL
+    from vidstyle.training.loop import MODEL
 
-    todo = [m for m in MODELS if not args.only or f"{m[0]}.{m[2]}" in args.only]
+    todo = [m for m in MODELS if not args.only or m.key in args.only]
     if args.only and len(todo) != len(args.only):
-        known = ", ".join(f"{m[0]}.{m[2]}" for m in MODELS)
+        known = ", ".join(m.key for m in MODELS)
         print(f"unknown model in --only; known: {known}", file=sys.stderr)
         return 1
-    for name, style, preset, init, minutes, extra in todo:
-        init = args.init or init
-        minutes = args.minutes or minutes
+    for m in todo:
+        minutes = args.minutes or m.minutes
+        extra = list(m.extra)
         if args.style_weight:
-            extra = [*extra, "--style-weight", args.style_weight]  # the last value wins
+            extra += ["--style-weight", args.style_weight]  # the last value wins
         if args.snapshot_every:
-            extra = [*extra, "--snapshot-every", str(args.snapshot_every)]
-        run = Path(args.runs) / f"{name}.{preset}"
-        resume = (run / CHECKPOINT).is_file() and not (run / MODEL).is_file()
-        argv = command(name, style, preset, init, minutes, extra, run, resume)
-        if args.print:
-            print("vidstyle " + shlex.join(argv))
-            continue
-        if not (run / MODEL).is_file():
-            run.parent.mkdir(parents=True, exist_ok=True)
-            print(f"== {name}.{preset}: vidstyle {shlex.join(argv)}", flush=True)
-            if vidstyle(argv) != 0:
-                return 1
-        if args.no_export:
+            extra += ["--snapshot-every", str(args.snapshot_every)]
+        start = _init_spec(args.init or m.init)
+        runs = [(Path(args.runs) / f"{m.key}.{ph.label}", ph.minutes, ph.extra) for ph in m.before]
+        runs.append((Path(args.runs) / m.key, minutes, extra))
+        for run, run_minutes, run_extra in runs:
+            argv = command(m.style, m.preset, run_minutes, run_extra, run, start)
+            start = ["--init", str(run / MODEL)]  # the next run starts from this one
+            if args.print:
+                print("vidstyle " + shlex.join(argv))
+            elif not (run / MODEL).is_file():
+                run.parent.mkdir(parents=True, exist_ok=True)
+                print(f"== {run.name}: vidstyle {shlex.join(argv)}", flush=True)
+                if vidstyle(argv) != 0:
+                    return 1
+        if args.print or args.no_export:
             continue
         model, ckpt = load_checkpoint(run / MODEL)
         meta = dict(ckpt["meta"])
-        meta.update(name=name, method=preset, style_source=STYLE_SOURCES.get(style, ""),
-                    trained_on=f"{platform.machine()} CPU, {minutes} min budget")
-        dst = PRETRAINED / f"{name}.{preset}.pt"
+        budget = " + ".join(f"{b:g}" for _, b, _ in runs)
+        meta.update(name=m.name, method=m.preset, style_source=STYLE_SOURCES.get(m.style, ""),
+                    trained_on=f"{platform.machine()} CPU, {budget} min budget")
+        dst = PRETRAINED / f"{m.name}.{m.preset}.pt"
         save_checkpoint(dst, model, meta=meta, half=True)
         print(f"exported {dst} ({dst.stat().st_size / 1e6:.1f} MB)", flush=True)
     return 0

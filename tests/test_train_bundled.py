@@ -1,0 +1,87 @@
+"""scripts/train_bundled.py: every bundled model has its commands, and a model's phases chain."""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from vidstyle.pretrained import bundled_models, is_lite
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tb():
+    spec = importlib.util.spec_from_file_location("train_bundled", REPO / "scripts" / "train_bundled.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+def printed(tb, monkeypatch, capsys, *argv: str) -> list[list[str]]:
+    monkeypatch.setattr(sys, "argv", ["train_bundled.py", "--print", *argv])
+    assert tb.main() == 0
+    return [shlex.split(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def value(argv: list[str], flag: str) -> str:
+    """The last value given to ``flag`` (argparse keeps the last)."""
+    return argv[len(argv) - 1 - argv[::-1].index(flag) + 1]
+
+
+def test_every_bundled_model_is_reproducible(tb) -> None:
+    keys = [m.key for m in tb.MODELS]
+    assert len(keys) == len(set(keys))
+    missing = {f"{s}.{m}" for s, m in bundled_models()} - set(keys)
+    assert not missing, f"bundled models without a train_bundled entry: {sorted(missing)}"
+
+
+def test_lite_models_distil_from_a_full_model_trained_before_them(tb) -> None:
+    order = [m.key for m in tb.MODELS]
+    for m in tb.MODELS:
+        if not is_lite(m.name):
+            continue
+        teacher = value(m.before[0].extra, "--teacher")
+        assert teacher == m.name.removesuffix("-lite")
+        assert order.index(f"{teacher}.reconet") < order.index(m.key)
+
+
+def test_phases_chain_and_resume(tb, tmp_path, monkeypatch, capsys) -> None:
+    runs = tmp_path / "runs"
+    distill, own = printed(tb, monkeypatch, capsys, "--only", "mosaic-lite.reconet", "--runs", str(runs))
+    # Phase 1: distillation alone, from candy-lite, 256 crops.
+    assert value(distill, "-o") == str(runs / "mosaic-lite.reconet.distill")
+    assert value(distill, "--teacher") == "mosaic"
+    assert value(distill, "--style-weight") == "0" and value(distill, "--content-weight") == "0"
+    assert Path(value(distill, "--init")).name == "candy-lite.reconet.pt"
+    # The model's own run starts from phase 1's model, VGG losses on 128 crops, no teacher.
+    assert value(own, "-o") == str(runs / "mosaic-lite.reconet")
+    assert value(own, "--init") == str(runs / "mosaic-lite.reconet.distill" / "model.pt")
+    assert value(own, "--size") == "128" and "--teacher" not in own
+    assert value(own, "--minutes") == "15"
+
+    # An interrupted phase is resumed, not restarted; --minutes changes the own run only.
+    (runs / "mosaic-lite.reconet.distill").mkdir(parents=True)
+    (runs / "mosaic-lite.reconet.distill" / "checkpoint.pt").write_bytes(b"")
+    distill, own = printed(tb, monkeypatch, capsys, "--only", "mosaic-lite.reconet", "--runs",
+                           str(runs), "--minutes", "30")
+    assert "--resume" in distill and "--init" not in distill
+    assert value(distill, "--minutes") == "9" and value(own, "--minutes") == "30.0"
+
+
+def test_full_model_is_one_command_from_its_bundled_self(tb, tmp_path, monkeypatch, capsys) -> None:
+    (only,) = printed(tb, monkeypatch, capsys, "--only", "candy.reconet", "--runs", str(tmp_path))
+    assert Path(value(only, "--init")).name == "candy.reconet.pt"
+    assert value(only, "-o") == str(tmp_path / "candy.reconet")
+
+
+def test_unknown_model_is_refused(tb, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "argv", ["train_bundled.py", "--print", "--only", "nope.reconet"])
+    assert tb.main() == 1
+    assert "unknown model in --only" in capsys.readouterr().err
