@@ -128,7 +128,8 @@ def targets(name: str, method: str, es: float, sd: float, cd: float, pf: dict, f
     base = name.removesuffix("-lite")
     checks = []
     if name != base and base in full_sd:
-        checks.append((f"style <= 1.1x full ({1.1 * full_sd[base]:.3f})", sd <= 1.1 * full_sd[base]))
+        checks.append((f"style {sd / full_sd[base]:.2f}x <= 1.1x full ({1.1 * full_sd[base]:.3f})",
+                       sd <= 1.1 * full_sd[base]))
     else:
         bound = STYLE_TARGET.get(base, 0.50)
         checks.append((f"style <= {bound:.2f}", sd <= bound))

@@ -71,14 +71,14 @@ class Model:
         return f"{self.name}.{self.preset}"
 
 
-def lite(style_name: str, style: str, minutes: float = 15) -> Model:
-    """A lite model by the two-phase lite recipe: 9 minutes of distillation from the full
-    model of its style, then ``minutes`` of the VGG losses on 128x128 crops."""
-    distill = Phase("distill", 9, ["--teacher", style_name, *LITE_DISTILL])
-    return Model(f"{style_name}-lite", style, "reconet", "candy-lite", minutes, LITE, (distill,))
+def lite(full: Model, minutes: float = 15) -> Model:
+    """The lite model of a full reconet model by the two-phase lite recipe: 9 minutes of
+    distillation from ``full``, then ``minutes`` of the VGG losses on 128x128 crops."""
+    distill = Phase("distill", 9, ["--teacher", full.name, *LITE_DISTILL])
+    return Model(f"{full.name}-lite", full.style, "reconet", "candy-lite", minutes, LITE, (distill,))
 
 
-MODELS = [
+FULL = [
     Model("candy", "candy.jpg", "reconet", "candy", 65),
     Model("candy", "candy.jpg", "per-frame", "candy.per-frame", 65),
     Model("candy", "candy.jpg", "huang", "candy.huang", 65),
@@ -90,18 +90,11 @@ MODELS = [
     Model("udnie", "picabia_udnie.jpg", "reconet", "udnie", 60),
     Model("composition_vii", "kandinsky_composition_vii.jpg", "reconet", "composition_vii", 60),
     Model("shipwreck", "turner_shipwreck_of_the_minotaur.jpg", "reconet", "shipwreck", 60),
-    # Lite models: train after the full model of their style (their teacher). The bundled
-    # candy-lite is still of the older recipe (20 min of --teacher candy --distill 1000 with the
-    # VGG losses, 256 crops); this entry retrains it with the lite recipe.
-    lite("candy", "candy.jpg"),
-    lite("mosaic", "mosaic.jpg"),
-    lite("starry_night", "vangogh_starry_night.jpg"),
-    lite("great_wave", "hokusai_great_wave.jpg"),
-    lite("the_scream", "munch_the_scream.jpg"),
-    lite("udnie", "picabia_udnie.jpg"),
-    lite("composition_vii", "kandinsky_composition_vii.jpg"),
-    lite("shipwreck", "turner_shipwreck_of_the_minotaur.jpg"),
 ]
+# Then the lite model of each full reconet model (its teacher, so trained before it). The
+# bundled candy-lite is still of the older recipe (20 min of --teacher candy --distill 1000 with
+# the VGG losses, 256 crops); its entry retrains it with the lite recipe.
+MODELS = FULL + [lite(m) for m in FULL if m.preset == "reconet"]
 # Where each style image comes from (see shared/data/SOURCES.md).
 STYLE_SOURCES = {
     "candy.jpg": "pytorch/examples fast_neural_style/images/style-images/candy.jpg "

@@ -256,7 +256,7 @@ def test_bundled_lite_models_are_lite_reconets_of_their_full_models_style():
         train_cfg = ckpt["meta"]["train_config"]
         assert train_cfg["preset"] == "reconet"
         # Distilled in its last phase (candy-lite), or trained with the VGG losses after a
-        # distillation phase (the_scream-lite, docs/recipe.md "Lite models"): never another teacher.
+        # distillation phase (the others, docs/recipe.md "Lite models"): never another teacher.
         if train_cfg.get("teacher"):
             assert train_cfg["teacher"] == base and train_cfg["weights"]["distill"] > 0
         assert sum(p.numel() for p in model.parameters()) < 0.1 * sum(
