@@ -34,8 +34,10 @@ PRETRAINED = REPO / "src" / "vidstyle" / "pretrained"
 # the time budget, the style image at 384 px, style weight x30 and temporal weights x10 the
 # preset's. (candy's 65-minute run used style 1e-4; docs/recipe.md has the history of each model.)
 RECIPE = ["--size", "256", "--batch-size", "1", "--lr", "1e-3", "--style-size", "384",
-          "--style-weight", "3e-4", "--temporal-weight", "50000", "--workers", "1",
+          "--style-weight", "3e-4", "--workers", "1",
           "--checkpoint-every", "50", "--sample-every", "100", "--val-every", "50"]
+# The temporal weight of the presets that have a temporal loss (not per-frame).
+TEMPORAL = ["--temporal-weight", "50000"]
 # The lite recipe measured on the_scream-lite (docs/recipe.md, "Lite models"): after a distillation
 # phase (LITE_DISTILL), the VGG losses alone on 128x128 crops (about 0.6 s a step for the lite
 # network), temporal weight 20000 (x4).
@@ -44,6 +46,9 @@ LITE = ["--size", "128", "--temporal-weight", "20000"]
 # A lite model's first phase (docs/recipe.md, "Lite models"): distillation alone, no VGG
 # (about 0.7 s a step), from candy-lite; the model's own entry (LITE) then starts from it.
 LITE_DISTILL = ["--distill", "5000", "--content-weight", "0", "--style-weight", "0"]
+# A lite model's optional third phase: the second phase's settings at style weight 6e-4 (x2),
+# measured on udnie-lite (docs/recipe.md).
+LITE_BOOST = ["--style-weight", "6e-4"]
 
 
 @dataclass(frozen=True)
@@ -71,11 +76,17 @@ class Model:
         return f"{self.name}.{self.preset}"
 
 
-def lite(full: Model, minutes: float = 15) -> Model:
+def lite(full: Model, minutes: float = 15, boost: float = 0) -> Model:
     """The lite model of a full reconet model by the two-phase lite recipe: 9 minutes of
-    distillation from ``full``, then ``minutes`` of the VGG losses on 128x128 crops."""
+    distillation from ``full``, then ``minutes`` of the VGG losses on 128x128 crops. With
+    ``boost``, those become a phase (``vgg``) and the model's own run is ``boost`` minutes more
+    at twice the style weight (LITE_BOOST)."""
     distill = Phase("distill", 9, ["--teacher", full.name, *LITE_DISTILL])
-    return Model(f"{full.name}-lite", full.style, "reconet", "candy-lite", minutes, LITE, (distill,))
+    name = f"{full.name}-lite"
+    if boost:
+        vgg = Phase("vgg", minutes, LITE)
+        return Model(name, full.style, "reconet", "candy-lite", boost, LITE + LITE_BOOST, (distill, vgg))
+    return Model(name, full.style, "reconet", "candy-lite", minutes, LITE, (distill,))
 
 
 FULL = [
@@ -91,10 +102,12 @@ FULL = [
     Model("composition_vii", "kandinsky_composition_vii.jpg", "reconet", "composition_vii", 60),
     Model("shipwreck", "turner_shipwreck_of_the_minotaur.jpg", "reconet", "shipwreck", 60),
 ]
-# Then the lite model of each full reconet model (its teacher, so trained before it). The
-# bundled candy-lite is still of the older recipe (20 min of --teacher candy --distill 1000 with
-# the VGG losses, 256 crops); its entry retrains it with the lite recipe.
-MODELS = FULL + [lite(m) for m in FULL if m.preset == "reconet"]
+# Then the lite model of each full reconet model (its teacher, so trained before it). Where the
+# two phases left a lite model above 1.1x of its full model's style distance, a third phase at
+# twice the style weight (docs/recipe.md, "The lite recipe on the other styles").
+LITE_BOOSTED = {"the_scream", "udnie", "composition_vii"}
+MODELS = FULL + [lite(m, boost=10 if m.name in LITE_BOOSTED else 0)
+                 for m in FULL if m.preset == "reconet"]
 # Where each style image comes from (see shared/data/SOURCES.md).
 STYLE_SOURCES = {
     "candy.jpg": "pytorch/examples fast_neural_style/images/style-images/candy.jpg "
@@ -137,7 +150,8 @@ def command(style: str, preset: str, minutes: float, extra: list[str], run: Path
     """The `vidstyle train` arguments of one run: resumed if ``run`` holds an unfinished
     checkpoint, else started from ``start`` (``--init ...``)."""
     args = ["train", "--style", str(DATA / "styles" / style), "--data", f"photos:{DATA / 'photos'}",
-            "--preset", preset, "-o", str(run), "--minutes", str(minutes), *RECIPE, *extra]
+            "--preset", preset, "-o", str(run), "--minutes", str(minutes), *RECIPE,
+            *(TEMPORAL if preset != "per-frame" else []), *extra]
     from vidstyle.training.loop import CHECKPOINT, MODEL
 
     resume = (run / CHECKPOINT).is_file() and not (run / MODEL).is_file()

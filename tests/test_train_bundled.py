@@ -85,3 +85,26 @@ def test_unknown_model_is_refused(tb, monkeypatch, capsys) -> None:
     monkeypatch.setattr(sys, "argv", ["train_bundled.py", "--print", "--only", "nope.reconet"])
     assert tb.main() == 1
     assert "unknown model in --only" in capsys.readouterr().err
+
+
+def test_per_frame_has_no_temporal_weight(tb, tmp_path, monkeypatch, capsys) -> None:
+    """The per-frame comparison model is trained without temporal loss (the CLI refuses one)."""
+    runs = ["--runs", str(tmp_path)]
+    (per_frame,) = printed(tb, monkeypatch, capsys, "--only", "candy.per-frame", *runs)
+    assert "--temporal-weight" not in per_frame
+    for key in ("candy.huang", "candy.reconet"):
+        (cmd,) = printed(tb, monkeypatch, capsys, "--only", key, *runs)
+        assert value(cmd, "--temporal-weight") == "50000"
+
+
+def test_boosted_lite_has_a_third_phase(tb, tmp_path, monkeypatch, capsys) -> None:
+    runs = tmp_path / "runs"
+    distill, vgg, own = printed(tb, monkeypatch, capsys, "--only", "udnie-lite.reconet",
+                                "--runs", str(runs))
+    assert value(vgg, "-o") == str(runs / "udnie-lite.reconet.vgg")
+    assert value(vgg, "--init") == str(runs / "udnie-lite.reconet.distill" / "model.pt")
+    assert value(vgg, "--style-weight") == "3e-4" and value(vgg, "--minutes") == "15"
+    assert value(own, "-o") == str(runs / "udnie-lite.reconet")
+    assert value(own, "--init") == str(runs / "udnie-lite.reconet.vgg" / "model.pt")
+    assert value(own, "--style-weight") == "6e-4" and value(own, "--size") == "128"
+    assert value(own, "--minutes") == "10"

@@ -145,6 +145,15 @@ def test_cli_init_refuses_architecture_flags(tmp_path, style, photos, capsys):
     assert e.value.code == 2 and "must be a finite number > 0" in capsys.readouterr().err
 
 
+def test_cli_refuses_a_temporal_weight_without_a_temporal_loss(tmp_path, style, photos, capsys):
+    """--temporal-weight would silently turn a per-frame run into a temporal one."""
+    rc = main(["train", "--preset", "per-frame", "--style", style, "--data", f"photos:{photos}",
+               "-o", str(tmp_path / "r"), "--steps", "1", "--temporal-weight", "100"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "per-frame preset has no temporal loss" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
 def test_the_presets_defaults_are_the_recipe():
     """docs/recipe.md: 256 crops, batch 1, style at 384 px, style 3e-4, temporal x10."""
     for preset in ("per-frame", "huang", "reconet"):

@@ -311,6 +311,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.teacher and args.distill is None:
         raise VidstyleError("--teacher needs --distill WEIGHT (e.g. --distill 10)")
     cfg = preset_config(args.preset, **overrides)
+    if args.temporal_weight and not cfg.weights.temporal_output:
+        raise VidstyleError(f"the {args.preset} preset has no temporal loss: drop --temporal-weight, "
+                            "or train --preset huang or reconet")
     cfg = replace(cfg, weights=cfg.weights.scaled(
         content=args.content_weight, style=args.style_weight, tv=args.tv_weight,
         temporal=args.temporal_weight, distill=args.distill))
