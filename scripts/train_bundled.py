@@ -36,7 +36,7 @@ PRETRAINED = REPO / "src" / "vidstyle" / "pretrained"
 RECIPE = ["--size", "256", "--batch-size", "1", "--lr", "1e-3", "--style-size", "384",
           "--style-weight", "3e-4", "--workers", "1",
           "--checkpoint-every", "50", "--sample-every", "100", "--val-every", "50"]
-# The temporal weight of the presets that have a temporal loss (not per-frame).
+# The temporal weight, for the presets that have a temporal loss (not per-frame).
 TEMPORAL = ["--temporal-weight", "50000"]
 # The lite recipe measured on the_scream-lite (docs/recipe.md, "Lite models"): after a distillation
 # phase (LITE_DISTILL), the VGG losses alone on 128x128 crops (about 0.6 s a step for the lite
@@ -149,10 +149,13 @@ def command(style: str, preset: str, minutes: float, extra: list[str], run: Path
             start: list[str]) -> list[str]:
     """The `vidstyle train` arguments of one run: resumed if ``run`` holds an unfinished
     checkpoint, else started from ``start`` (``--init ...``)."""
-    args = ["train", "--style", str(DATA / "styles" / style), "--data", f"photos:{DATA / 'photos'}",
-            "--preset", preset, "-o", str(run), "--minutes", str(minutes), *RECIPE,
-            *(TEMPORAL if preset != "per-frame" else []), *extra]
+    from vidstyle.training.config import preset_config
     from vidstyle.training.loop import CHECKPOINT, MODEL
+
+    temporal = TEMPORAL if preset_config(preset).weights.temporal_output else []
+    args = ["train", "--style", str(DATA / "styles" / style), "--data", f"photos:{DATA / 'photos'}",
+            "--preset", preset, "-o", str(run), "--minutes", str(minutes), *RECIPE, *temporal,
+            *extra]
 
     resume = (run / CHECKPOINT).is_file() and not (run / MODEL).is_file()
     return args + ["--resume"] if resume else args + start
