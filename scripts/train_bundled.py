@@ -70,6 +70,9 @@ class Model:
     minutes: float
     extra: list[str] = field(default_factory=list)
     before: tuple[Phase, ...] = ()
+    # A step count instead of the wall-clock budget: the comparison models match candy
+    # reconet's compute (its 65 minutes were 1048 steps) on any machine, however fast.
+    steps: int = 0
 
     @property
     def key(self) -> str:
@@ -91,8 +94,10 @@ def lite(full: Model, minutes: float = 15, boost: float = 0) -> Model:
 
 FULL = [
     Model("candy", "candy.jpg", "reconet", "candy", 65),
-    Model("candy", "candy.jpg", "per-frame", "candy.per-frame", 65),
-    Model("candy", "candy.jpg", "huang", "candy.huang", 65),
+    # The comparison models (README, "Methods compared"): candy's budget in steps. The bundled
+    # per-frame candy made 1015 steps in its 65 minutes.
+    Model("candy", "candy.jpg", "per-frame", "candy.per-frame", 65, steps=1015),
+    Model("candy", "candy.jpg", "huang", "candy.huang", 65, steps=1048),
     Model("mosaic", "mosaic.jpg", "reconet", "mosaic", 65),
     Model("starry_night", "vangogh_starry_night.jpg", "reconet", "starry_night", 65),
     Model("great_wave", "hokusai_great_wave.jpg", "reconet", "great_wave", 65),
@@ -146,15 +151,17 @@ def _init_spec(init: str) -> list[str]:
 
 
 def command(style: str, preset: str, minutes: float, extra: list[str], run: Path,
-            start: list[str]) -> list[str]:
+            start: list[str], steps: int = 0) -> list[str]:
     """The `vidstyle train` arguments of one run: resumed if ``run`` holds an unfinished
-    checkpoint, else started from ``start`` (``--init ...``)."""
+    checkpoint, else started from ``start`` (``--init ...``). ``steps`` replaces the
+    ``minutes`` budget with a step count."""
     from vidstyle.training.config import preset_config
     from vidstyle.training.loop import CHECKPOINT, MODEL
 
     temporal = TEMPORAL if preset_config(preset).weights.temporal_output else []
     args = ["train", "--style", str(DATA / "styles" / style), "--data", f"photos:{DATA / 'photos'}",
-            "--preset", preset, "-o", str(run), "--minutes", str(minutes), *RECIPE, *temporal,
+            "--preset", preset, "-o", str(run),
+            *(["--steps", str(steps)] if steps else ["--minutes", str(minutes)]), *RECIPE, *temporal,
             *extra]
 
     resume = (run / CHECKPOINT).is_file() and not (run / MODEL).is_file()
@@ -170,7 +177,7 @@ def main() -> int:
     ap.add_argument("--init", help="warm-start from this bundled model instead of the model's own "
                     "(e.g. a weak model restarted from another style's: --init candy)")
     ap.add_argument("--minutes", type=float, help="override the budget of the models' own runs "
-                    "(not of the phases before them)")
+                    "(not of the phases before them; replaces a model's step count too)")
     ap.add_argument("--style-weight", help="override the recipe's style weight (the model's own run)")
     ap.add_argument("--snapshot-every", type=int, default=0,
                     help="keep an fp16 model every N steps (for benchmarks/curve.py)")
@@ -193,10 +200,13 @@ def main() -> int:
         if args.snapshot_every:
             extra += ["--snapshot-every", str(args.snapshot_every)]
         start = _init_spec(args.init or m.init)
+        steps = 0 if args.minutes else m.steps
         runs = [(Path(args.runs) / f"{m.key}.{ph.label}", ph.minutes, ph.extra) for ph in m.before]
         runs.append((Path(args.runs) / m.key, minutes, extra))
         for run, run_minutes, run_extra in runs:
-            argv = command(m.style, m.preset, run_minutes, run_extra, run, start)
+            own = run == runs[-1][0]
+            argv = command(m.style, m.preset, run_minutes, run_extra, run, start,
+                           steps if own else 0)
             start = ["--init", str(run / MODEL)]  # the next run starts from this one
             if args.print:
                 print("vidstyle " + shlex.join(argv))
@@ -209,9 +219,10 @@ def main() -> int:
             continue
         model, ckpt = load_checkpoint(run / MODEL)
         meta = dict(ckpt["meta"])
-        budget = " + ".join(f"{b:g}" for _, b, _ in runs)
+        budget = (f"{steps} steps" if steps else
+                  " + ".join(f"{b:g}" for _, b, _ in runs) + " min budget")
         meta.update(name=m.name, method=m.preset, style_source=STYLE_SOURCES.get(m.style, ""),
-                    trained_on=f"{platform.machine()} CPU, {budget} min budget")
+                    trained_on=f"{platform.machine()} CPU, {budget}")
         dst = PRETRAINED / f"{m.name}.{m.preset}.pt"
         save_checkpoint(dst, model, meta=meta, half=True)
         print(f"exported {dst} ({dst.stat().st_size / 1e6:.1f} MB)", flush=True)

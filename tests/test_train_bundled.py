@@ -108,3 +108,16 @@ def test_boosted_lite_has_a_third_phase(tb, tmp_path, monkeypatch, capsys) -> No
     assert value(own, "--init") == str(runs / "udnie-lite.reconet.vgg" / "model.pt")
     assert value(own, "--style-weight") == "6e-4" and value(own, "--size") == "128"
     assert value(own, "--minutes") == "10"
+
+
+def test_comparison_models_train_for_candy_reconets_steps(tb, tmp_path, monkeypatch, capsys) -> None:
+    """per-frame and huang get a step count (the same compute as candy reconet on any machine);
+    --minutes on the command line puts a wall-clock budget back."""
+    runs = ["--runs", str(tmp_path)]
+    for key, steps in (("candy.huang", "1048"), ("candy.per-frame", "1015")):
+        (cmd,) = printed(tb, monkeypatch, capsys, "--only", key, *runs)
+        assert value(cmd, "--steps") == steps and "--minutes" not in cmd
+        (cmd,) = printed(tb, monkeypatch, capsys, "--only", key, "--minutes", "20", *runs)
+        assert value(cmd, "--minutes") == "20.0" and "--steps" not in cmd
+    (reconet,) = printed(tb, monkeypatch, capsys, "--only", "candy.reconet", *runs)
+    assert "--steps" not in reconet and value(reconet, "--minutes") == "65"
