@@ -150,6 +150,19 @@ def test_clip_with_fewer_than_two_frames_refused(tmp_path, style):
     assert not (tmp_path / "r").exists()
 
 
+def test_clip_frames_are_scaled_to_hold_the_crop(tmp_path):
+    """A 2:1 clip scaled to a long side of 48 is 48x24: a 32x32 crop needs it larger."""
+    from videogen import write_clip
+
+    from vidstyle.data.clips import ClipPairs
+
+    clip = write_clip(tmp_path / "wide.mp4", width=96, height=48, fps=10, n_frames=3).path
+    pairs = ClipPairs(clip, (32, 32), work_size=48, cache_dir=tmp_path / "cache")
+    assert min(pairs.data[0]["cur"].shape[1:3]) >= 32
+    item = pairs[0]
+    assert item["cur"].shape == (3, 32, 32) and item["flow"].shape == (2, 32, 32)
+
+
 def test_never_overwrites_a_model_without_flag(tmp_path, style, photos):
     out = tmp_path / "run"
     train(_cfg(style, photos, steps=2), out, device="cpu", progress=False)

@@ -10,6 +10,7 @@ path, size, modification time and the settings), so later runs start at once.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from pathlib import Path
 
@@ -89,7 +90,8 @@ class ClipPairs(Dataset):
     """Pairs from one clip file or frame folder (or every clip in a folder of clips).
 
     Items are random crops of ``size`` (with random horizontal flips) of a cached
-    pair chosen by ``(seed, i)``.
+    pair chosen by ``(seed, i)``. Frames are scaled to a long side of ``work_size``, or more
+    where that leaves the short side under the crop.
     """
 
     VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v")
@@ -106,14 +108,22 @@ class ClipPairs(Dataset):
         self.seed = seed
         self.data = []
         for c in clips:
-            z = np.load(build_clip_cache(c, work_size=work_size, stride=stride,
-                                         max_pairs=max_pairs, cache_dir=cache_dir))
-            self.data.append({k: z[k] for k in ("prev", "cur", "flow", "mask")})
-            h, w = self.data[-1]["cur"].shape[1:3]
-            if h < size[0] or w < size[1]:
-                raise VidstyleError(f"{c}: frames of {w}x{h} (after scaling to {work_size}) are "
-                                    f"smaller than the {size[1]}x{size[0]} crop")
+            self.data.append(self._load(c, size, work_size, stride, max_pairs, cache_dir))
         self.index = [(k, j) for k, d in enumerate(self.data) for j in range(len(d["cur"]))]
+
+    @staticmethod
+    def _load(clip: Path, size: tuple[int, int], work_size: int, stride: int, max_pairs: int,
+              cache_dir) -> dict[str, np.ndarray]:
+        """One clip's cached pairs at ``work_size``, or at the least long side whose frames
+        hold the crop (a 256x256 crop of a 16:9 clip needs a long side of 456, not 384)."""
+        for _ in range(3):
+            z = np.load(build_clip_cache(clip, work_size=work_size, stride=stride,
+                                         max_pairs=max_pairs, cache_dir=cache_dir))
+            h, w = z["cur"].shape[1:3]
+            if h >= size[0] and w >= size[1]:
+                return {k: z[k] for k in ("prev", "cur", "flow", "mask")}
+            work_size = math.ceil(work_size * max(size[0] / h, size[1] / w)) + 1
+        raise VidstyleError(f"{clip}: frames of {w}x{h} cannot hold the {size[1]}x{size[0]} crop")
 
     def __len__(self) -> int:
         return len(self.index)
