@@ -116,14 +116,20 @@ class ClipPairs(Dataset):
               cache_dir) -> dict[str, np.ndarray]:
         """One clip's cached pairs at ``work_size``, or at the least long side whose frames
         hold the crop (a 256x256 crop of a 16:9 clip needs a long side of 456, not 384)."""
-        for _ in range(3):
-            z = np.load(build_clip_cache(clip, work_size=work_size, stride=stride,
-                                         max_pairs=max_pairs, cache_dir=cache_dir))
-            h, w = z["cur"].shape[1:3]
-            if h >= size[0] and w >= size[1]:
-                return {k: z[k] for k in ("prev", "cur", "flow", "mask")}
-            work_size = math.ceil(work_size * max(size[0] / h, size[1] / w)) + 1
-        raise VidstyleError(f"{clip}: frames of {w}x{h} cannot hold the {size[1]}x{size[0]} crop")
+        from vidstyle.video import open_source
+
+        if clip.exists():
+            with open_source(clip) as src:
+                w, h = src.width, src.height
+            need = max(size[0] / h, size[1] / w) * max(w, h)  # long side at which the crop fits
+            work_size = max(work_size, math.ceil(need) + 1)
+        z = np.load(build_clip_cache(clip, work_size=work_size, stride=stride,
+                                     max_pairs=max_pairs, cache_dir=cache_dir))
+        h, w = z["cur"].shape[1:3]
+        if h < size[0] or w < size[1]:
+            raise VidstyleError(f"{clip}: frames of {w}x{h} (after scaling to {work_size}) are "
+                                f"smaller than the {size[1]}x{size[0]} crop")
+        return {k: z[k] for k in ("prev", "cur", "flow", "mask")}
 
     def __len__(self) -> int:
         return len(self.index)
