@@ -8,7 +8,8 @@ package as fp16.
 Each full model is one `vidstyle train` command line, the same a user would type: a warm
 start (``--init``) from the model bundled before it (so a model keeps improving across runs,
 and a lost ``runs/`` folder costs only the current run), a wall-clock budget
-(``--minutes``) and the recipe's weights and scales. Run folders go to
+(``--minutes``; a step count, ``--steps``, for the comparison models) and the recipe's weights
+and scales. Run folders go to
 ``runs/<style>.<method>/``; an interrupted run is resumed (``--resume``); a finished run is
 only exported. A model may have phases before its own run (``Model.before``), each one
 command in ``runs/<style>.<method>.<label>/`` whose model.pt the next one starts from: the
@@ -94,8 +95,8 @@ def lite(full: Model, minutes: float = 15, boost: float = 0) -> Model:
 
 FULL = [
     Model("candy", "candy.jpg", "reconet", "candy", 65),
-    # The comparison models (README, "Methods compared"): candy's budget in steps. The bundled
-    # per-frame candy made 1015 steps in its 65 minutes.
+    # The comparison models (README, "How the methods compare"): candy's budget in steps.
+    # The bundled per-frame candy made 1015 steps in its 65 minutes.
     Model("candy", "candy.jpg", "per-frame", "candy.per-frame", 65, steps=1015),
     Model("candy", "candy.jpg", "huang", "candy.huang", 65, steps=1048),
     Model("mosaic", "mosaic.jpg", "reconet", "mosaic", 65),
