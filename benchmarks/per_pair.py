@@ -3,7 +3,8 @@ pass, ground-truth flow): which pairs make e_stab.
 
     python benchmarks/per_pair.py candy runs/candy.reconet/model.pt ...
 
-The first column is the input frames themselves. e_stab = sqrt(mean of a column).
+The first column is the input frames themselves. e_stab = sqrt(mean of a column); the last
+rows give each column's largest pair, its share of the column's sum, and e_stab without it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ def main() -> None:
             cols[k].append(pair_stability_error(o1, o2, d["flow"], d["mask"]))
         print(f"| {pair.name} | " + " | ".join(f"{cols[k][-1]:.5f}" for k in fns) + " |", flush=True)
     print("| e_stab | " + " | ".join(f"{math.sqrt(sum(v) / len(v)):.4f}" for v in cols.values()) + " |")
+    # How much one pair weighs: each column's largest err_t, its share of the column's sum,
+    # and e_stab over the other pairs.
+    names = [pair.name for pair in bench.pairs]
+    top = {k: max(range(len(v)), key=v.__getitem__) for k, v in cols.items()}
+    print("| largest pair (share of sum) | " + " | ".join(
+        f"{names[top[k]]} ({v[top[k]] / sum(v):.0%})" for k, v in cols.items()) + " |")
+    print("| e_stab without it | " + " | ".join(
+        f"{math.sqrt((sum(v) - v[top[k]]) / (len(v) - 1)):.4f}" for k, v in cols.items()) + " |")
 
 
 if __name__ == "__main__":
