@@ -201,13 +201,11 @@ def main() -> int:
         if args.snapshot_every:
             extra += ["--snapshot-every", str(args.snapshot_every)]
         start = _init_spec(args.init or m.init)
-        steps = 0 if args.minutes else m.steps
-        runs = [(Path(args.runs) / f"{m.key}.{ph.label}", ph.minutes, ph.extra) for ph in m.before]
-        runs.append((Path(args.runs) / m.key, minutes, extra))
-        for run, run_minutes, run_extra in runs:
-            own = run == runs[-1][0]
-            argv = command(m.style, m.preset, run_minutes, run_extra, run, start,
-                           steps if own else 0)
+        steps = 0 if args.minutes else m.steps  # the model's own run only, not its phases
+        runs = [(Path(args.runs) / f"{m.key}.{ph.label}", ph.minutes, ph.extra, 0) for ph in m.before]
+        runs.append((Path(args.runs) / m.key, minutes, extra, steps))
+        for run, run_minutes, run_extra, run_steps in runs:
+            argv = command(m.style, m.preset, run_minutes, run_extra, run, start, run_steps)
             start = ["--init", str(run / MODEL)]  # the next run starts from this one
             if args.print:
                 print("vidstyle " + shlex.join(argv))
@@ -221,7 +219,7 @@ def main() -> int:
         model, ckpt = load_checkpoint(run / MODEL)
         meta = dict(ckpt["meta"])
         budget = (f"{steps} steps" if steps else
-                  " + ".join(f"{b:g}" for _, b, _ in runs) + " min budget")
+                  " + ".join(f"{b:g}" for _, b, _, _ in runs) + " min budget")
         meta.update(name=m.name, method=m.preset, style_source=STYLE_SOURCES.get(m.style, ""),
                     trained_on=f"{platform.machine()} CPU, {budget}")
         dst = PRETRAINED / f"{m.name}.{m.preset}.pt"
