@@ -15,6 +15,7 @@ from vidstyle.errors import VidstyleError
 from vidstyle.models import ReCoNet, load_checkpoint, save_checkpoint
 from vidstyle.training import LossWeights, preset_config
 from vidstyle.training.loop import CHECKPOINT, LOG, MODEL, train
+from vidstyle.training.setup import can_grow, load_grown
 
 
 def _cfg(style, photos, **kw):
@@ -124,13 +125,15 @@ def test_cli_train_flags_reach_the_config(tmp_path, style, photos):
     rc = main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
                "-o", str(out), "--steps", "2", "--device", "cpu", "-q", "--init", str(init),
                "--content-weight", "2e-4", "--style-weight", "3e-5", "--tv-weight", "0.5",
-               "--temporal-weight", "100", "--style-size", "48", "--val-every", "1"])
+               "--temporal-weight", "100", "--style-size", "48", "--val-every", "1",
+               "--frame-blur", "1.5", "--frame-shading", "0.1"])
     assert rc == 0
     tc = load_checkpoint(out / MODEL)[1]["meta"]["train_config"]
     w = tc["weights"]
     assert (w["content"], w["style"], w["tv"], w["temporal_output"]) == (2e-4, 3e-5, 0.5, 100.0)
     assert w["temporal_feature"] == pytest.approx(1.0)  # the reconet ratio 50:5000
     assert tc["style_size"] == 48 and tc["init"] == str(init) and tc["val_every"] == 1
+    assert (tc["frame_blur"], tc["frame_shading"]) == (1.5, 0.1)
 
 
 def test_cli_init_refuses_architecture_flags(tmp_path, style, photos, capsys):
@@ -199,3 +202,33 @@ def test_cli_train_starts_from_the_bundled_candy_of_its_size(monkeypatch, tmp_pa
         assert cfg.model == model_size_config(size)
     else:
         assert cfg.model.widths == (8, 16, 32) and not cfg.init
+
+
+def test_a_grown_network_starts_as_its_init_model():
+    """--init with more --res-blocks: the added blocks start as the identity."""
+    torch.manual_seed(5)
+    small_cfg = preset_config("debug").model
+    small = ReCoNet(small_cfg).eval()
+    big = ReCoNet(replace(small_cfg, res_blocks=small_cfg.res_blocks + 2)).eval()
+    load_grown(big, small)
+    x = torch.rand(1, 3, 40, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(big(x), small(x))
+    assert can_grow(small_cfg, big.config) and not can_grow(big.config, small_cfg)
+    assert not can_grow(small_cfg, replace(small_cfg, res_blocks=3, widths=(4, 8, 16)))
+
+
+def test_cli_init_grows_the_network_with_res_blocks(tmp_path, style, photos, capsys):
+    init = _init_model(tmp_path)
+    blocks = preset_config("debug").model.res_blocks
+    out = tmp_path / "run"
+    rc = main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+               "-o", str(out), "--steps", "1", "--device", "cpu", "-q", "--init", str(init),
+               "--res-blocks", str(blocks + 1)])
+    assert rc == 0
+    assert load_checkpoint(out / MODEL)[0].config.res_blocks == blocks + 1
+    rc = main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+               "-o", str(tmp_path / "r2"), "--steps", "1", "--device", "cpu", "-q",
+               "--init", str(out / MODEL), "--res-blocks", str(blocks)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "different network" in err[-1]

@@ -280,15 +280,16 @@ def cmd_train(args: argparse.Namespace) -> int:
             "num_workers": args.workers, "checkpoint_every": args.checkpoint_every,
             "sample_every": args.sample_every, "style_size": args.style_size,
             "minutes": args.minutes, "val_every": args.val_every, "snapshot_every": args.snapshot_every,
+            "frame_blur": args.frame_blur, "frame_shading": args.frame_shading,
         }.items() if v is not None
     }
     custom_net = args.widths or args.res_blocks is not None
     if args.init == "none":  # from random weights
         init = ""
     elif args.init:  # a warm start trains the init model's own network
-        if args.model_size or custom_net:
-            raise VidstyleError("--init trains the init model's own network: drop --model-size, "
-                                "--widths and --res-blocks")
+        if args.model_size or args.widths:
+            raise VidstyleError("--init trains the init model's own network: drop --model-size "
+                                "and --widths (--res-blocks may add residual blocks to it)")
         init = args.init
     elif args.preset == "debug" or custom_net:
         init = ""
@@ -494,7 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, help="initial learning rate (default 1e-3, cosine to 1e-4)")
     t.add_argument("--seed", type=int)
     t.add_argument("--widths", type=_positive_int, nargs=3, help="network widths, e.g. 32 64 128")
-    t.add_argument("--res-blocks", type=int)
+    t.add_argument("--res-blocks", type=int,
+                   help="residual blocks at 1/4 resolution; with --init, more than the init "
+                        "model's adds blocks that start as the identity (a larger network)")
     t.add_argument("--model-size", choices=("full", "lite"),
                    help="named architecture: full (32 64 128, 4 blocks) or lite (8 16 32, 2 blocks, "
                         "5x5 outer kernels; ~10x faster on a CPU)")
@@ -516,6 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--style-size", type=_positive_int,
                    help="long side the style image is scaled to: the stroke scale (larger = bigger "
                         "strokes; default 384)")
+    t.add_argument("--frame-blur", type=_nonnegative_float, metavar="SIGMA",
+                   help="photo pairs: blur each frame by a Gaussian of sigma drawn up to SIGMA px, "
+                        "on its own, so the temporal loss sees defocus and motion blur change")
+    t.add_argument("--frame-shading", type=_nonnegative_float, metavar="A",
+                   help="photo pairs: multiply the current frame by a smooth gain field in 1 +- A "
+                        "(local light changes between frames)")
     t.add_argument("--val-every", type=_nonnegative_int,
                    help="measure the style distance of a fixed crop every N steps (0: never)")
     t.add_argument("--snapshot-every", type=_positive_int, metavar="N",

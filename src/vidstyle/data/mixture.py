@@ -8,12 +8,16 @@ deterministic function of the seed and ``i``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from vidstyle.errors import VidstyleError
+
+if TYPE_CHECKING:
+    from vidstyle.data.synthetic import MotionConfig
 
 SPEC_KINDS = ("photos", "clip", "sintel")
 
@@ -28,13 +32,15 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return kind, path
 
 
-def build_source(spec: str, size: tuple[int, int], seed: int) -> Dataset:
-    """One pair dataset from a spec (see :data:`SPEC_KINDS`)."""
+def build_source(spec: str, size: tuple[int, int], seed: int,
+                 motion: MotionConfig | None = None) -> Dataset:
+    """One pair dataset from a spec (see :data:`SPEC_KINDS`); ``motion`` configures the
+    synthetic pairs made from photos (default: :class:`MotionConfig`'s defaults)."""
     kind, path = parse_spec(spec)
     if kind == "photos":
-        from vidstyle.data.synthetic import SyntheticMotionPairs
+        from vidstyle.data.synthetic import MotionConfig, SyntheticMotionPairs
 
-        return SyntheticMotionPairs(path, size, seed=seed)
+        return SyntheticMotionPairs(path, size, seed=seed, motion=motion or MotionConfig())
     if kind == "clip":
         from vidstyle.data.clips import ClipPairs
 
@@ -74,9 +80,9 @@ class Mixture(Dataset):
 
 
 def build_dataset(specs: Sequence[str], weights: Sequence[float], size: tuple[int, int],
-                  seed: int) -> Dataset:
+                  seed: int, motion: MotionConfig | None = None) -> Dataset:
     """The training mixture of ``specs`` with ``weights``; a single source is returned as is."""
-    sources = [build_source(s, size, seed + 1000 * n) for n, s in enumerate(specs)]
+    sources = [build_source(s, size, seed + 1000 * n, motion) for n, s in enumerate(specs)]
     if len(sources) == 1 and not weights:
         return sources[0]
     return Mixture(sources, weights, seed)

@@ -7,7 +7,11 @@ every pixel's world position is known in both frames, the flow from the current
 frame to the previous one and the occlusion mask are exact, with no estimator.
 Small global brightness/contrast changes between the frames give the
 relative-luminance term of ReCoNet's output temporal loss something to learn,
-and mild noise keeps the network from relying on pixel-exact repetition.
+and mild noise keeps the network from relying on pixel-exact repetition. On request
+(``MotionConfig.blur``, ``MotionConfig.shading``) each frame is also blurred by its own
+amount and the current one shaded by a smooth gain field: the changes that real
+footage has between frames besides motion (defocus and motion blur, light), which a
+stylization network otherwise amplifies into flicker (docs/recipe.md).
 
 Coordinates are pixel centres, x right, y down; a 3x3 matrix ``H`` maps frame
 pixels to source-image pixels (``cv2.WARP_INVERSE_MAP`` semantics).
@@ -43,6 +47,8 @@ class MotionConfig:
     brightness: float = 0.06  # additive change of the current frame, +-
     contrast: float = 0.06  # multiplicative change of the current frame, 1 +-
     noise: float = 0.01  # std of Gaussian noise added to each frame
+    blur: float = 0.0  # max sigma (px) of a Gaussian blur drawn for each frame on its own
+    shading: float = 0.0  # amplitude of a smooth multiplicative gain field on the current frame
 
 
 def find_images(folder: str | os.PathLike) -> list[Path]:
@@ -216,6 +222,10 @@ def make_pair(
         gain = 1.0 + rng.uniform(-1, 1) * m.contrast
         bias = rng.uniform(-1, 1) * m.brightness
         cur = np.clip((cur - 0.5) * gain + 0.5 + bias, 0.0, 1.0)
+        if m.shading > 0:
+            cur = np.clip(cur * _gain_field(rng, (hh, ww), m.shading)[..., None], 0.0, 1.0)
+        if m.blur > 0:
+            prev, cur = (_random_blur(f, rng, m.blur) for f in (prev, cur))
         if m.noise > 0:
             prev = np.clip(prev + rng.normal(0, m.noise, prev.shape), 0.0, 1.0)
             cur = np.clip(cur + rng.normal(0, m.noise, cur.shape), 0.0, 1.0)
@@ -225,6 +235,23 @@ def make_pair(
         "flow": flow.astype(np.float32),
         "mask": valid.astype(np.float32),
     }
+
+
+def _gain_field(rng: np.random.Generator, size: tuple[int, int], amplitude: float) -> np.ndarray:
+    """A smooth ``(H, W)`` field of gains in ``1 +- amplitude``: a random 4x4 grid
+    upsampled bicubically (local shading and light changes between frames)."""
+    grid = 1.0 + rng.uniform(-1, 1, (4, 4)) * amplitude
+    field = cv2.resize(grid, (size[1], size[0]), interpolation=cv2.INTER_CUBIC)
+    return np.clip(field, 1.0 - amplitude, 1.0 + amplitude)
+
+
+def _random_blur(frame: np.ndarray, rng: np.random.Generator, max_sigma: float) -> np.ndarray:
+    """``frame`` blurred by a Gaussian of sigma drawn in ``[0, max_sigma]`` (no blur below
+    0.3 px): defocus and motion blur that differ between two frames."""
+    sigma = rng.uniform(0.0, max_sigma)
+    if sigma < 0.3:
+        return frame
+    return cv2.GaussianBlur(frame, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def _check_photo_sizes(paths: list[Path], size: tuple[int, int]) -> None:

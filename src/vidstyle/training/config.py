@@ -66,6 +66,8 @@ class TrainConfig:
     style_size: int = 256  # long side the style image is scaled to for its Gram targets
     data: tuple[str, ...] = ()  # data specs: "photos:DIR", "clip:FILE_OR_DIR", "sintel:ROOT"
     data_weights: tuple[float, ...] = ()  # mixture weights (default: equal)
+    frame_blur: float = 0.0  # photos: max sigma (px) of a blur drawn for each frame of a pair
+    frame_shading: float = 0.0  # photos: amplitude of a smooth gain field on the current frame
     steps: int = 2000
     size: int = 128  # training crop side (square crops)
     batch_size: int = 2  # frame pairs per step (per process)

@@ -14,6 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from vidstyle.data.mixture import build_dataset
+from vidstyle.data.synthetic import MotionConfig
 from vidstyle.device import resolve_device
 from vidstyle.errors import CheckpointError, VidstyleError
 from vidstyle.image import load_image
@@ -61,10 +62,11 @@ def check_inputs(cfg: TrainConfig, out_dir: Path, *, resume: bool, overwrite: bo
         resolve_model(cfg.teacher)  # raises, naming the missing model
     if cfg.init:
         init_cfg = init_model_config(cfg.init)
-        if init_cfg != cfg.model:
+        if not can_grow(init_cfg, cfg.model):
             raise VidstyleError(
                 f"the init model {cfg.init} is a different network ({_arch(init_cfg)}) from this "
-                f"run's ({_arch(cfg.model)}); train with its architecture or start from scratch")
+                f"run's ({_arch(cfg.model)}); train with its architecture (more residual blocks "
+                "may be added) or start from scratch")
     if cfg.minutes < 0:
         raise VidstyleError(f"the time budget must be positive, got {cfg.minutes} minutes")
     if cfg.val_every < 0 or cfg.snapshot_every < 0:
@@ -91,6 +93,32 @@ def check_inputs(cfg: TrainConfig, out_dir: Path, *, resume: bool, overwrite: bo
 def init_model_config(init: str) -> ReCoNetConfig:
     """The architecture of the model ``init`` (bundled style name or ``.pt``) names."""
     return ReCoNetConfig.from_dict(read_checkpoint(resolve_model(init))["model_config"])
+
+
+def can_grow(init: ReCoNetConfig, target: ReCoNetConfig) -> bool:
+    """Whether a model of ``init``'s architecture can start a run of ``target``'s: the same
+    network, or the same with more residual blocks (see :func:`load_grown`)."""
+    return init == target or (replace(init, res_blocks=target.res_blocks) == target
+                              and target.res_blocks > init.res_blocks)
+
+
+def load_grown(model: ReCoNet, init: ReCoNet) -> None:
+    """Load ``init``'s weights into ``model``, which may have more residual blocks.
+
+    The blocks ``init`` lacks follow its own ones in the encoder and start as the
+    identity (the affine scale and shift of their last instance norm are zero), so the
+    grown network computes exactly what ``init`` does until training moves it.
+    """
+    old = init.config.res_blocks
+    missing, unexpected = model.load_state_dict(init.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("encoder.") for k in missing):
+        raise CheckpointError(f"cannot grow the init model: unexpected {unexpected}, missing {missing}")
+    blocks = list(model.encoder)[3:]  # conv 9x9, two stride-2 convs, then the residual blocks
+    with torch.no_grad():
+        for block in blocks[old:]:
+            last_norm = [m for m in block.body.modules() if isinstance(m, torch.nn.InstanceNorm2d)][-1]
+            last_norm.weight.zero_()
+            last_norm.bias.zero_()
 
 
 def _arch(c: ReCoNetConfig) -> str:
@@ -154,7 +182,8 @@ def setup_run(cfg: TrainConfig, out: Path, *, device: str, resume: bool, overwri
         cfg, ckpt = load_resume_state(cfg, out)
 
     # The data are checked (and clip flow cached) before anything is written.
-    dataset = build_dataset(cfg.data, cfg.data_weights, (cfg.size, cfg.size), cfg.seed)
+    motion = MotionConfig(blur=cfg.frame_blur, shading=cfg.frame_shading)
+    dataset = build_dataset(cfg.data, cfg.data_weights, (cfg.size, cfg.size), cfg.seed, motion)
 
     if world > 1 and not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
@@ -171,7 +200,7 @@ def setup_run(cfg: TrainConfig, out: Path, *, device: str, resume: bool, overwri
     torch.manual_seed(cfg.seed)
     model = ReCoNet(cfg.model)
     if cfg.init and ckpt is None:  # warm start (a resumed run has its own weights)
-        model.load_state_dict(load_checkpoint(resolve_model(cfg.init))[0].state_dict())
+        load_grown(model, load_checkpoint(resolve_model(cfg.init))[0])
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start = 0
     elapsed0 = 0.0

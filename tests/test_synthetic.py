@@ -1,0 +1,53 @@
+"""The synthetic pair generator's photometric changes between the two frames."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.gendata import photo
+from vidstyle.data.synthetic import MotionConfig, make_pair
+
+SIZE = (64, 96)
+
+
+def _pair(motion: MotionConfig, seed: int = 3) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    layers = [photo(11, *SIZE), photo(12, *SIZE)]
+    return make_pair(photo(10, 96, 144), layers, SIZE, rng, motion)
+
+
+def _detail(img: np.ndarray) -> float:
+    """Mean absolute difference of horizontal neighbours: falls when a frame is blurred."""
+    return float(np.abs(np.diff(img, axis=1)).mean())
+
+
+def test_blur_and_shading_leave_the_geometry_alone():
+    plain = _pair(MotionConfig())
+    changed = _pair(MotionConfig(blur=2.0, shading=0.2))
+    np.testing.assert_array_equal(plain["flow"], changed["flow"])
+    np.testing.assert_array_equal(plain["mask"], changed["mask"])
+    assert not np.allclose(plain["cur"], changed["cur"], atol=0.02)
+    for k in ("prev", "cur"):
+        assert changed[k].dtype == np.float32 and 0 <= changed[k].min() and changed[k].max() <= 1
+
+
+def test_shading_is_a_smooth_gain_on_the_current_frame_only():
+    plain = _pair(MotionConfig(noise=0.0))
+    shaded = _pair(MotionConfig(noise=0.0, shading=0.2))
+    np.testing.assert_array_equal(plain["prev"], shaded["prev"])
+    ok = (plain["cur"] > 0.05) & (plain["cur"] < 0.8)  # neither near 0 nor clipped at 1
+    gain = shaded["cur"][ok] / plain["cur"][ok]
+    assert gain.min() >= 0.8 - 1e-4 and gain.max() <= 1.2 + 1e-4
+    assert gain.std() > 0.01  # it is a field, not one number
+
+
+def test_blur_softens_each_frame_by_its_own_amount():
+    """Each frame draws its own sigma in [0, blur]: softer than without blur, and the two
+    frames of a pair by different amounts (the change the temporal loss should see)."""
+    for seed in range(4):
+        plain = _pair(MotionConfig(noise=0.0), seed)
+        blurred = _pair(MotionConfig(noise=0.0, blur=3.0), seed)
+        ratios = [_detail(blurred[k]) / _detail(plain[k]) for k in ("prev", "cur")]
+        assert max(ratios) < 0.9, (seed, ratios)
+        if seed > 0:
+            assert abs(ratios[0] - ratios[1]) > 0.05, (seed, ratios)
