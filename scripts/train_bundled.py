@@ -4,6 +4,8 @@ package as fp16.
     python scripts/train_bundled.py                       # every model, one after another
     python scripts/train_bundled.py --only candy.reconet  # some of them
     python scripts/train_bundled.py --print               # the `vidstyle train` commands only
+    python scripts/train_bundled.py --continue --minutes 10 --only mosaic.reconet
+                                                          # more training for a bundled model
 
 Each full model is one `vidstyle train` command line, the same a user would type: a warm
 start (``--init``) from the model bundled before it (so a model keeps improving across runs,
@@ -177,6 +179,9 @@ def main() -> int:
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--init", help="warm-start from this bundled model instead of the model's own "
                     "(e.g. a weak model restarted from another style's: --init candy)")
+    ap.add_argument("--continue", dest="cont", action="store_true",
+                    help="more training for the bundled models: each model's own run starts from "
+                    "its bundled file, without the phases before it (e.g. a new recipe stage)")
     ap.add_argument("--minutes", type=float, help="override the budget of the models' own runs "
                     "(not of the phases before them; replaces a model's step count too)")
     ap.add_argument("--style-weight", help="override the recipe's style weight (the model's own run)")
@@ -200,9 +205,10 @@ def main() -> int:
             extra += ["--style-weight", args.style_weight]  # the last value wins
         if args.snapshot_every:
             extra += ["--snapshot-every", str(args.snapshot_every)]
-        start = _init_spec(args.init or m.init)
+        start = _init_spec(args.init or (m.key if args.cont else m.init))
         steps = 0 if args.minutes else m.steps  # the model's own run only, not its phases
-        runs = [(Path(args.runs) / f"{m.key}.{ph.label}", ph.minutes, ph.extra, 0) for ph in m.before]
+        phases = () if args.cont else m.before
+        runs = [(Path(args.runs) / f"{m.key}.{ph.label}", ph.minutes, ph.extra, 0) for ph in phases]
         runs.append((Path(args.runs) / m.key, minutes, extra, steps))
         for run, run_minutes, run_extra, run_steps in runs:
             argv = command(m.style, m.preset, run_minutes, run_extra, run, start, run_steps)
@@ -220,6 +226,8 @@ def main() -> int:
         meta = dict(ckpt["meta"])
         budget = (f"{steps} steps" if steps else
                   " + ".join(f"{b:g}" for _, b, _, _ in runs) + " min budget")
+        if args.cont:
+            budget += ", continued from the bundled model"
         meta.update(name=m.name, method=m.preset, style_source=STYLE_SOURCES.get(m.style, ""),
                     trained_on=f"{platform.machine()} CPU, {budget}")
         dst = PRETRAINED / f"{m.name}.{m.preset}.pt"

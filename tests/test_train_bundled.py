@@ -121,3 +121,16 @@ def test_comparison_models_train_for_candy_reconets_steps(tb, tmp_path, monkeypa
         assert value(cmd, "--minutes") == "20.0" and "--steps" not in cmd
     (reconet,) = printed(tb, monkeypatch, capsys, "--only", "candy.reconet", *runs)
     assert "--steps" not in reconet and value(reconet, "--minutes") == "65"
+
+
+def test_continue_trains_a_bundled_model_on_without_its_phases(tb, tmp_path, monkeypatch, capsys) -> None:
+    """--continue: one run from the model's own bundled file, even for a lite model with phases."""
+    runs = tmp_path / "runs"
+    (own,) = printed(tb, monkeypatch, capsys, "--only", "udnie-lite.reconet", "--continue",
+                     "--minutes", "8", "--runs", str(runs))
+    assert Path(value(own, "--init")).name == "udnie-lite.reconet.pt"
+    assert value(own, "-o") == str(runs / "udnie-lite.reconet")
+    assert value(own, "--size") == "128" and value(own, "--minutes") == "8.0"
+    (full,) = printed(tb, monkeypatch, capsys, "--only", "mosaic.reconet", "--continue",
+                      "--runs", str(runs))
+    assert Path(value(full, "--init")).name == "mosaic.reconet.pt"
