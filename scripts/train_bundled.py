@@ -41,6 +41,10 @@ RECIPE = ["--size", "256", "--batch-size", "1", "--lr", "1e-3", "--style-size", 
           "--checkpoint-every", "50", "--sample-every", "100", "--val-every", "50"]
 # The temporal weight, for the presets that have a temporal loss (not per-frame).
 TEMPORAL = ["--temporal-weight", "50000"]
+# The stability stage (docs/recipe.md, "Blur and shading between the frames"): the two frames
+# of a pair blurred by their own amounts (sigma up to 3 px) and the current one shaded (gain
+# 1 +- 0.3), so that the temporal loss sees the changes besides motion that real footage has.
+STABILITY = ["--frame-blur", "3", "--frame-shading", "0.3"]
 # The lite recipe measured on the_scream-lite (docs/recipe.md, "Lite models"): after a distillation
 # phase (LITE_DISTILL), the VGG losses alone on 128x128 crops (about 0.6 s a step for the lite
 # network), temporal weight 20000 (x4).
@@ -182,6 +186,9 @@ def main() -> int:
     ap.add_argument("--continue", dest="cont", action="store_true",
                     help="more training for the bundled models: each model's own run starts from "
                     "its bundled file, without the phases before it (e.g. a new recipe stage)")
+    ap.add_argument("--stability", action="store_true",
+                    help="the stability stage: the models' own runs train on blurred and shaded "
+                    "pairs (STABILITY); with --continue, a last stage for a bundled model")
     ap.add_argument("--minutes", type=float, help="override the budget of the models' own runs "
                     "(not of the phases before them; replaces a model's step count too)")
     ap.add_argument("--style-weight", help="override the recipe's style weight (the model's own run)")
@@ -203,6 +210,8 @@ def main() -> int:
         extra = list(m.extra)
         if args.style_weight:
             extra += ["--style-weight", args.style_weight]  # the last value wins
+        if args.stability:
+            extra += STABILITY
         if args.snapshot_every:
             extra += ["--snapshot-every", str(args.snapshot_every)]
         start = _init_spec(args.init or (m.key if args.cont else m.init))

@@ -134,3 +134,7 @@ def test_continue_trains_a_bundled_model_on_without_its_phases(tb, tmp_path, mon
     (full,) = printed(tb, monkeypatch, capsys, "--only", "mosaic.reconet", "--continue",
                       "--runs", str(runs))
     assert Path(value(full, "--init")).name == "mosaic.reconet.pt"
+    (stage,) = printed(tb, monkeypatch, capsys, "--only", "mosaic.reconet", "--continue",
+                       "--stability", "--minutes", "10", "--runs", str(runs))
+    assert value(stage, "--frame-blur") == "3" and value(stage, "--frame-shading") == "0.3"
+    assert "--frame-blur" not in full
