@@ -25,15 +25,6 @@ from vidstyle.pretrained import resolve_model
 EDGES = (0.0, 1e-4, 1e-3, 4e-3, 1e-2, 4e-2, float("inf"))
 
 
-def bin_errors(e_in: torch.Tensor, e_out: torch.Tensor, into: dict[str, torch.Tensor]) -> None:
-    """Add the pixel counts and error sums of one pair to ``into`` (tensors over the bins)."""
-    for b in range(len(EDGES) - 1):
-        sel = (e_in >= EDGES[b]) & (e_in < EDGES[b + 1])
-        into["n"][b] += sel.sum()
-        into["in"][b] += e_in[sel].sum()
-        into["out"][b] += e_out[sel].sum()
-
-
 def main() -> None:
     torch.set_grad_enabled(False)
     names = sys.argv[1:]
@@ -42,30 +33,33 @@ def main() -> None:
     bench = SintelBench()
     models = {n: load_checkpoint(resolve_model(n))[0].float() for n in names}
     k = len(EDGES) - 1
-    acc = {n: {"n": torch.zeros(k), "in": torch.zeros(k), "out": torch.zeros(k)} for n in names}
+    inner = torch.tensor(EDGES[1:-1])
+    count, sum_in = torch.zeros(k), torch.zeros(k)  # per bin: pixels and the input's error
+    sum_out = {n: torch.zeros(k) for n in names}  # per bin: each model's error
     for d in bench.loaded:
         valid = d["mask"][:, 0] > 0.5
         e_in = (d["frame1"] - warp(d["frame2"], d["flow"])).pow(2).mean(1)[valid]
+        bins = torch.bucketize(e_in, inner, right=True)  # EDGES[b] <= e_in < EDGES[b + 1]
+        count += torch.bincount(bins, minlength=k)
+        sum_in += torch.bincount(bins, weights=e_in, minlength=k)
         for n, m in models.items():
             o1, o2 = m(d["frame1"]).clamp(0, 1), m(d["frame2"]).clamp(0, 1)
             e_out = (o1 - warp(o2, d["flow"])).pow(2).mean(1)[valid]
-            bin_errors(e_in, e_out, acc[n])
-    first = acc[names[0]]
+            sum_out[n] += torch.bincount(bins, weights=e_out, minlength=k)
     print("| input error bin | pixels | mean e_in | " + " | ".join(
         f"{n}: e_out (gain, share)" for n in names) + " |")
     print("|---" * (3 + len(names)) + "|")
     for b in range(k):
         hi = "inf" if EDGES[b + 1] == float("inf") else f"{EDGES[b + 1]:.0e}"
-        mean_in = first["in"][b] / first["n"][b]
+        mean_in = sum_in[b] / count[b]
         cells = []
         for n in names:
-            a = acc[n]
-            mean_out = a["out"][b] / a["n"][b]
-            cells.append(f"{mean_out:.4f} ({mean_out / mean_in:.1f}x, {a['out'][b] / a['out'].sum():.0%})")
-        print(f"| [{EDGES[b]:.0e}, {hi}) | {first['n'][b] / first['n'].sum():.1%} | {mean_in:.5f} | "
+            mean_out, share = sum_out[n][b] / count[b], sum_out[n][b] / sum_out[n].sum()
+            cells.append(f"{mean_out:.4f} ({mean_out / mean_in:.1f}x, {share:.0%})")
+        print(f"| [{EDGES[b]:.0e}, {hi}) | {count[b] / count.sum():.1%} | {mean_in:.5f} | "
               + " | ".join(cells) + " |")
-    print("| all valid pixels | 100% | " + f"{first['in'].sum() / first['n'].sum():.5f} | " + " | ".join(
-        f"{acc[n]['out'].sum() / acc[n]['n'].sum():.4f}" for n in names) + " |")
+    print("| all valid pixels | 100% | " + f"{sum_in.sum() / count.sum():.5f} | " + " | ".join(
+        f"{sum_out[n].sum() / count.sum():.4f}" for n in names) + " |")
 
 
 if __name__ == "__main__":

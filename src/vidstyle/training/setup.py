@@ -109,13 +109,14 @@ def load_grown(model: ReCoNet, init: ReCoNet) -> None:
     identity (the affine scale and shift of their last instance norm are zero), so the
     grown network computes exactly what ``init`` does until training moves it.
     """
-    old = init.config.res_blocks
+    first_new = len(init.encoder)  # the encoder ends with the residual blocks
+    new_blocks = list(model.encoder)[first_new:]
+    new_keys = tuple(f"encoder.{first_new + i}." for i in range(len(new_blocks)))
     missing, unexpected = model.load_state_dict(init.state_dict(), strict=False)
-    if unexpected or any(not k.startswith("encoder.") for k in missing):
+    if unexpected or any(not k.startswith(new_keys) for k in missing):
         raise CheckpointError(f"cannot grow the init model: unexpected {unexpected}, missing {missing}")
-    blocks = list(model.encoder)[3:]  # conv 9x9, two stride-2 convs, then the residual blocks
     with torch.no_grad():
-        for block in blocks[old:]:
+        for block in new_blocks:
             last_norm = [m for m in block.body.modules() if isinstance(m, torch.nn.InstanceNorm2d)][-1]
             last_norm.weight.zero_()
             last_norm.bias.zero_()
