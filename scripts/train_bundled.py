@@ -13,7 +13,8 @@ and a lost ``runs/`` folder costs only the current run), a wall-clock budget
 (``--minutes``; a step count, ``--steps``, for the comparison models) and the recipe's weights
 and scales. Run folders go to
 ``runs/<style>.<method>/``; an interrupted run is resumed (``--resume``); a finished run is
-only exported. A model may have phases before its own run (``Model.before``), each one
+only exported (it says so: move its folder aside, or pass ``--runs``, to train it again, as for
+a second ``--continue`` stage). A model may have phases before its own run (``Model.before``), each one
 command in ``runs/<style>.<method>.<label>/`` whose model.pt the next one starts from: the
 ``-lite`` models are distilled from the full model of their style first (so train those
 after it), then trained with the VGG losses. Data: the shared photos with synthetic camera
@@ -224,7 +225,10 @@ def main() -> int:
             start = ["--init", str(run / MODEL)]  # the next run starts from this one
             if args.print:
                 print("vidstyle " + shlex.join(argv))
-            elif not (run / MODEL).is_file():
+            elif (run / MODEL).is_file():
+                print(f"== {run.name}: finished before ({run / MODEL}), not trained again; "
+                      "move that folder aside (or pass --runs) to train it again", flush=True)
+            else:
                 run.parent.mkdir(parents=True, exist_ok=True)
                 print(f"== {run.name}: vidstyle {shlex.join(argv)}", flush=True)
                 if vidstyle(argv) != 0:

@@ -138,3 +138,17 @@ def test_continue_trains_a_bundled_model_on_without_its_phases(tb, tmp_path, mon
                        "--stability", "--minutes", "10", "--runs", str(runs))
     assert value(stage, "--frame-blur") == "3" and value(stage, "--frame-shading") == "0.3"
     assert "--frame-blur" not in full
+
+
+def test_finished_run_is_not_trained_again_and_says_so(tb, tmp_path, monkeypatch, capsys) -> None:
+    """A run folder that already holds its model is kept (only exported), with a line telling how
+    to train it again, instead of silently re-exporting an old model."""
+    run = tmp_path / "candy.reconet"
+    run.mkdir()
+    (run / "model.pt").write_bytes(b"")
+    monkeypatch.setattr(sys, "argv", ["train_bundled.py", "--no-export", "--continue", "--only",
+                                      "candy.reconet", "--runs", str(tmp_path)])
+    assert tb.main() == 0
+    out = capsys.readouterr().out
+    assert "finished before" in out and "not trained again" in out and "--runs" in out
+    assert (run / "model.pt").read_bytes() == b""
