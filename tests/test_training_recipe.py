@@ -232,3 +232,33 @@ def test_cli_init_grows_the_network_with_res_blocks(tmp_path, style, photos, cap
                "--init", str(out / MODEL), "--res-blocks", str(blocks)])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1 and len(err) == 1 and "different network" in err[-1]
+
+
+def test_fit_norm_trains_only_the_instance_norms_and_resumes(tmp_path, style, photos, capsys):
+    init = _init_model(tmp_path)
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+            "-o", str(out), "--device", "cpu", "-q", "--init", str(init), "--fit", "norm",
+            "--checkpoint-every", "1"]
+    assert main(argv + ["--steps", "2"]) == 0
+    net = load_checkpoint(init)[0]
+    norm = {f"{name}.{p}" for name, m in net.named_modules()
+            if isinstance(m, torch.nn.InstanceNorm2d) for p in ("weight", "bias")}
+    a = net.state_dict()
+    b, ckpt = load_checkpoint(out / MODEL)
+    b = b.state_dict()
+    assert norm and ckpt["meta"]["train_config"]["fit"] == "norm"
+    assert all(torch.equal(a[k], b[k]) for k in a if k not in norm)  # the rest frozen
+    assert any(not torch.equal(a[k], b[k]) for k in norm)  # the norms trained
+    # A resumed run keeps fitting the norms only (its optimizer holds just those).
+    assert main(argv + ["--steps", "3", "--resume"]) == 0
+    c = load_checkpoint(out / MODEL)[0].state_dict()
+    assert all(torch.equal(a[k], c[k]) for k in a if k not in norm)
+    assert any(not torch.equal(b[k], c[k]) for k in norm)
+    # Without a trained network there is nothing to refit.
+    capsys.readouterr()
+    rc = main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+               "-o", str(tmp_path / "r2"), "--steps", "1", "--device", "cpu", "-q", "--fit", "norm"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "--fit norm" in err[-1]
+    assert not (tmp_path / "r2").exists()

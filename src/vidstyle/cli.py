@@ -280,7 +280,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "num_workers": args.workers, "checkpoint_every": args.checkpoint_every,
             "sample_every": args.sample_every, "style_size": args.style_size,
             "minutes": args.minutes, "val_every": args.val_every, "snapshot_every": args.snapshot_every,
-            "frame_blur": args.frame_blur, "frame_shading": args.frame_shading,
+            "frame_blur": args.frame_blur, "frame_shading": args.frame_shading, "fit": args.fit,
         }.items() if v is not None
     }
     custom_net = args.widths or args.res_blocks is not None
@@ -507,6 +507,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "the bundled candy model of the chosen network size (candy, candy-lite); "
                         "'none' starts from random weights (also the default with --widths or "
                         "--res-blocks, and for the debug preset)")
+    t.add_argument("--fit", choices=("all", "norm"),
+                   help="what to train: all weights (default) or only the instance-norm scales and "
+                        "shifts of the --init network (conditional instance normalisation; "
+                        "docs/recipe.md)")
     t.add_argument("--minutes", type=_positive_float,
                    help="train for this wall-clock budget; the learning-rate schedule spans it and "
                         "the final model is written when it ends (--steps is then ignored)")

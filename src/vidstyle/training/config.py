@@ -77,6 +77,9 @@ class TrainConfig:
     model: ReCoNetConfig = field(default_factory=ReCoNetConfig)
     teacher: str = ""  # model (bundled style name or .pt) whose output the distill term follows
     init: str = ""  # model (bundled style name or .pt) whose weights start the run (warm start)
+    # "all": train every weight; "norm": only the instance-norm scales and shifts, the
+    # rest frozen at the init model's (conditional instance normalisation, Dumoulin et al. 2017)
+    fit: str = "all"
     minutes: float = 0.0  # > 0: train for this wall-clock budget; the schedule spans it, not ``steps``
     val_every: int = 50  # style distance of a fixed validation crop every N steps (0: never)
     weights: LossWeights = field(default_factory=LossWeights)

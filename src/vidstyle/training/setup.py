@@ -67,6 +67,11 @@ def check_inputs(cfg: TrainConfig, out_dir: Path, *, resume: bool, overwrite: bo
                 f"the init model {cfg.init} is a different network ({_arch(init_cfg)}) from this "
                 f"run's ({_arch(cfg.model)}); train with its architecture (more residual blocks "
                 "may be added) or start from scratch")
+    if cfg.fit not in FITS:
+        raise VidstyleError(f"unknown --fit {cfg.fit!r}; choose from {', '.join(FITS)}")
+    if cfg.fit == "norm" and not cfg.init:
+        raise VidstyleError("--fit norm trains only the normalisation of a trained network: "
+                            "give it one with --init MODEL")
     if cfg.minutes < 0:
         raise VidstyleError(f"the time budget must be positive, got {cfg.minutes} minutes")
     if cfg.val_every < 0 or cfg.snapshot_every < 0:
@@ -173,6 +178,24 @@ class Run:
         return self.rank == 0
 
 
+FITS = ("all", "norm")
+
+
+def trainable(model: torch.nn.Module, fit: str) -> list[torch.nn.Parameter]:
+    """The parameters a run trains: all of them, or (``fit="norm"``) only the scales and
+    shifts of the instance norms; the others are frozen (no gradient is computed for them)."""
+    if fit == "all":
+        return list(model.parameters())
+    norm = {id(p) for m in model.modules() if isinstance(m, torch.nn.InstanceNorm2d)
+            for p in m.parameters(recurse=False)}
+    params = []
+    for p in model.parameters():
+        p.requires_grad_(id(p) in norm)
+        if id(p) in norm:
+            params.append(p)
+    return params
+
+
 def setup_run(cfg: TrainConfig, out: Path, *, device: str, resume: bool, overwrite: bool) -> Run:
     """Check the inputs, read the resumed state, start the process group and build
     the run on its device. Nothing is written before the data have been checked."""
@@ -202,12 +225,12 @@ def setup_run(cfg: TrainConfig, out: Path, *, device: str, resume: bool, overwri
     model = ReCoNet(cfg.model)
     if cfg.init and ckpt is None:  # warm start (a resumed run has its own weights)
         load_grown(model, load_checkpoint(resolve_model(cfg.init))[0])
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimizer = torch.optim.Adam(trainable(model, cfg.fit), lr=cfg.lr)
     start = 0
     elapsed0 = 0.0
     if ckpt is not None:
         model = model_from_checkpoint(ckpt, str(out / CHECKPOINT))
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        optimizer = torch.optim.Adam(trainable(model, cfg.fit), lr=cfg.lr)
         optimizer.load_state_dict(ckpt["train_state"]["optimizer"])
         start = int(ckpt["train_state"]["step"])
         elapsed0 = float(ckpt["train_state"].get("seconds", 0.0))
