@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from _sintel import STYLE_FILES, STYLES, SintelBench, look_inputs, look_strip, save_jpeg
 
+from vidstyle.atomic import atomic_write
 from vidstyle.files import file_digest
 from vidstyle.models import load_checkpoint
 
@@ -66,7 +67,8 @@ def main() -> None:
             known[path] = row
             if out:
                 out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(json.dumps(known, indent=1) + "\n")
+                text = json.dumps(known, indent=1) + "\n"
+                atomic_write(out, lambda tmp, text=text: Path(tmp).write_text(text))
         print(json.dumps({"model": path, **row}), flush=True)
     if args.look:
         save_jpeg(torch.cat(rows, dim=-2), Path(args.look))
