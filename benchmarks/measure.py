@@ -51,15 +51,14 @@ def main() -> None:
     bench = SintelBench(args.max_size)
     rows, look_in = [], look_inputs(bench) if args.look else None
     for path in args.models:
+        model, ckpt = load_checkpoint(path)
         if args.look:
-            model, _ = load_checkpoint(path)
             rows.append(look_strip(model, look_in))
         if not painting:
             continue
         digest = file_digest(path)
         row = known.get(path)
         if row is None or row.get("sha256") != digest:
-            model, ckpt = load_checkpoint(path)
             r = bench.measure(model, painting)
             row = {"style": args.style, "steps": ckpt["meta"].get("steps"),
                    "e_stab": round(r["e_stab"], 4), "style_dist": round(r["style"], 4),

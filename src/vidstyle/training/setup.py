@@ -184,16 +184,11 @@ FITS = ("all", "norm")
 def trainable(model: torch.nn.Module, fit: str) -> list[torch.nn.Parameter]:
     """The parameters a run trains: all of them, or (``fit="norm"``) only the scales and
     shifts of the instance norms; the others are frozen (no gradient is computed for them)."""
-    if fit == "all":
-        return list(model.parameters())
     norm = {id(p) for m in model.modules() if isinstance(m, torch.nn.InstanceNorm2d)
             for p in m.parameters(recurse=False)}
-    params = []
     for p in model.parameters():
-        p.requires_grad_(id(p) in norm)
-        if id(p) in norm:
-            params.append(p)
-    return params
+        p.requires_grad_(fit == "all" or id(p) in norm)
+    return [p for p in model.parameters() if p.requires_grad]
 
 
 def setup_run(cfg: TrainConfig, out: Path, *, device: str, resume: bool, overwrite: bool) -> Run:
