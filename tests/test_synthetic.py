@@ -51,3 +51,25 @@ def test_blur_softens_each_frame_by_its_own_amount():
         assert max(ratios) < 0.9, (seed, ratios)
         if seed > 0:
             assert abs(ratios[0] - ratios[1]) > 0.05, (seed, ratios)
+
+
+def test_jitter_shifts_the_current_frame_by_at_most_its_amount_and_the_flow_omits_it():
+    """The current frame is resampled along a smooth field of up to ``jitter`` px; the
+    flow and mask stay those of the motion, so the temporal loss sees a misalignment."""
+    import cv2
+
+    def pair(jitter: float) -> dict[str, np.ndarray]:
+        layers = [photo(11, *SIZE), photo(12, *SIZE)]
+        return make_pair(photo(10, 96, 144), layers, SIZE, np.random.default_rng(5),
+                         MotionConfig(jitter=jitter), photometric=False)
+
+    plain, moved = pair(0.0), pair(1.5)
+    np.testing.assert_array_equal(plain["prev"], moved["prev"])
+    np.testing.assert_array_equal(plain["flow"], moved["flow"])
+    np.testing.assert_array_equal(plain["mask"], moved["mask"])
+    assert np.abs(moved["cur"] - plain["cur"]).mean() > 0.005
+    # Every pixel is a bilinear mix of plain pixels at most 2 px away (reflected at the border).
+    kernel = np.ones((5, 5), np.uint8)
+    hi = cv2.dilate(plain["cur"], kernel, borderType=cv2.BORDER_REFLECT)
+    lo = cv2.erode(plain["cur"], kernel, borderType=cv2.BORDER_REFLECT)
+    assert (moved["cur"] <= hi + 1e-5).all() and (moved["cur"] >= lo - 1e-5).all()

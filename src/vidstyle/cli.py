@@ -280,7 +280,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             "num_workers": args.workers, "checkpoint_every": args.checkpoint_every,
             "sample_every": args.sample_every, "style_size": args.style_size,
             "minutes": args.minutes, "val_every": args.val_every, "snapshot_every": args.snapshot_every,
-            "frame_blur": args.frame_blur, "frame_shading": args.frame_shading, "fit": args.fit,
+            "frame_blur": args.frame_blur, "frame_shading": args.frame_shading,
+            "frame_jitter": args.frame_jitter, "fit": args.fit,
         }.items() if v is not None
     }
     custom_net = args.widths or args.res_blocks is not None
@@ -529,6 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--frame-shading", type=_nonnegative_float, metavar="A",
                    help="photo pairs: multiply the current frame by a smooth gain field in 1 +- A "
                         "(local light changes between frames)")
+    t.add_argument("--frame-jitter", type=_nonnegative_float, metavar="PX",
+                   help="photo pairs: shift the current frame by a smooth field of up to PX px "
+                        "that the flow leaves out (the misalignment of real flow and motion blur)")
     t.add_argument("--val-every", type=_nonnegative_int,
                    help="measure the style distance of a fixed crop every N steps (0: never)")
     t.add_argument("--snapshot-every", type=_positive_int, metavar="N",

@@ -8,10 +8,12 @@ frame to the previous one and the occlusion mask are exact, with no estimator.
 Small global brightness/contrast changes between the frames give the
 relative-luminance term of ReCoNet's output temporal loss something to learn,
 and mild noise keeps the network from relying on pixel-exact repetition. On request
-(``MotionConfig.blur``, ``MotionConfig.shading``) each frame is also blurred by its own
-amount and the current one shaded by a smooth gain field: the changes that real
-footage has between frames besides motion (defocus and motion blur, light), which a
-stylization network otherwise amplifies into flicker (docs/recipe.md).
+(``MotionConfig.blur``, ``MotionConfig.shading``, ``MotionConfig.jitter``) each frame is
+also blurred by its own amount, the current one shaded by a smooth gain field, and the
+current one shifted by a smooth displacement that the flow does not include: the
+changes that real footage has between frames besides motion (defocus and motion blur,
+light, flow that misses the pixels by a little), which a stylization network otherwise
+amplifies into flicker (docs/recipe.md).
 
 Coordinates are pixel centres, x right, y down; a 3x3 matrix ``H`` maps frame
 pixels to source-image pixels (``cv2.WARP_INVERSE_MAP`` semantics).
@@ -49,6 +51,7 @@ class MotionConfig:
     noise: float = 0.01  # std of Gaussian noise added to each frame
     blur: float = 0.0  # max sigma (px) of a Gaussian blur drawn for each frame on its own
     shading: float = 0.0  # amplitude of a smooth multiplicative gain field on the current frame
+    jitter: float = 0.0  # max shift (px) of the current frame by a smooth field the flow omits
 
 
 def find_images(folder: str | os.PathLike) -> list[Path]:
@@ -218,6 +221,8 @@ def make_pair(
     edge_prev = _edges(top_prev)[fy, fx]
     valid &= ~edge_cur & ~edge_prev
 
+    if m.jitter > 0:  # after the flow is fixed: the flow misses this shift
+        cur = _jitter(cur, rng, m.jitter)
     if photometric:
         gain = 1.0 + rng.uniform(-1, 1) * m.contrast
         bias = rng.uniform(-1, 1) * m.brightness
@@ -243,6 +248,20 @@ def _gain_field(rng: np.random.Generator, size: tuple[int, int], amplitude: floa
     grid = 1.0 + rng.uniform(-1, 1, (4, 4)) * amplitude
     field = cv2.resize(grid, (size[1], size[0]), interpolation=cv2.INTER_CUBIC)
     return np.clip(field, 1.0 - amplitude, 1.0 + amplitude)
+
+
+def _jitter(frame: np.ndarray, rng: np.random.Generator, max_shift: float) -> np.ndarray:
+    """``frame`` resampled along a smooth random displacement field (each component a
+    4x4 grid in ``+-max_shift`` px upsampled bicubically): the small misalignment that
+    estimated flow, motion blur and non-rigid motion leave between warped real frames."""
+    hh, ww = frame.shape[:2]
+    ys, xs = np.mgrid[0:hh, 0:ww].astype(np.float32)
+    dx, dy = (
+        np.clip(cv2.resize(rng.uniform(-1, 1, (4, 4)).astype(np.float32), (ww, hh),
+                           interpolation=cv2.INTER_CUBIC), -1.0, 1.0) * max_shift
+        for _ in range(2)
+    )
+    return cv2.remap(frame, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def _random_blur(frame: np.ndarray, rng: np.random.Generator, max_sigma: float) -> np.ndarray:

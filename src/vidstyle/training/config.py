@@ -68,6 +68,7 @@ class TrainConfig:
     data_weights: tuple[float, ...] = ()  # mixture weights (default: equal)
     frame_blur: float = 0.0  # photos: max sigma (px) of a blur drawn for each frame of a pair
     frame_shading: float = 0.0  # photos: amplitude of a smooth gain field on the current frame
+    frame_jitter: float = 0.0  # photos: max shift (px) of the current frame that the flow omits
     steps: int = 2000
     size: int = 128  # training crop side (square crops)
     batch_size: int = 2  # frame pairs per step (per process)
