@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from tests.gendata import photo
@@ -56,8 +57,6 @@ def test_blur_softens_each_frame_by_its_own_amount():
 def test_jitter_shifts_the_current_frame_by_at_most_its_amount_and_the_flow_omits_it():
     """The current frame is resampled along a smooth field of up to ``jitter`` px; the
     flow and mask stay those of the motion, so the temporal loss sees a misalignment."""
-    import cv2
-
     def pair(jitter: float) -> dict[str, np.ndarray]:
         layers = [photo(11, *SIZE), photo(12, *SIZE)]
         return make_pair(photo(10, 96, 144), layers, SIZE, np.random.default_rng(5),

@@ -242,26 +242,29 @@ def make_pair(
     }
 
 
-def _gain_field(rng: np.random.Generator, size: tuple[int, int], amplitude: float) -> np.ndarray:
-    """A smooth ``(H, W)`` field of gains in ``1 +- amplitude``: a random 4x4 grid
-    upsampled bicubically (local shading and light changes between frames)."""
-    grid = 1.0 + rng.uniform(-1, 1, (4, 4)) * amplitude
+def _smooth_field(rng: np.random.Generator, size: tuple[int, int], amplitude: float) -> np.ndarray:
+    """A smooth random ``(H, W)`` field in ``+-amplitude``: a random 4x4 grid upsampled
+    bicubically."""
+    grid = rng.uniform(-1, 1, (4, 4)) * amplitude
     field = cv2.resize(grid, (size[1], size[0]), interpolation=cv2.INTER_CUBIC)
-    return np.clip(field, 1.0 - amplitude, 1.0 + amplitude)
+    return np.clip(field, -amplitude, amplitude)
+
+
+def _gain_field(rng: np.random.Generator, size: tuple[int, int], amplitude: float) -> np.ndarray:
+    """A smooth ``(H, W)`` field of gains in ``1 +- amplitude`` (local shading and light
+    changes between frames)."""
+    return 1.0 + _smooth_field(rng, size, amplitude)
 
 
 def _jitter(frame: np.ndarray, rng: np.random.Generator, max_shift: float) -> np.ndarray:
     """``frame`` resampled along a smooth random displacement field (each component a
-    4x4 grid in ``+-max_shift`` px upsampled bicubically): the small misalignment that
-    estimated flow, motion blur and non-rigid motion leave between warped real frames."""
+    :func:`_smooth_field` in ``+-max_shift`` px): the small misalignment that estimated
+    flow, motion blur and non-rigid motion leave between warped real frames."""
     hh, ww = frame.shape[:2]
-    ys, xs = np.mgrid[0:hh, 0:ww].astype(np.float32)
-    dx, dy = (
-        np.clip(cv2.resize(rng.uniform(-1, 1, (4, 4)).astype(np.float32), (ww, hh),
-                           interpolation=cv2.INTER_CUBIC), -1.0, 1.0) * max_shift
-        for _ in range(2)
-    )
-    return cv2.remap(frame, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    ys, xs = np.mgrid[0:hh, 0:ww]
+    dx, dy = (_smooth_field(rng, (hh, ww), max_shift) for _ in range(2))
+    return cv2.remap(frame, (xs + dx).astype(np.float32), (ys + dy).astype(np.float32),
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def _random_blur(frame: np.ndarray, rng: np.random.Generator, max_sigma: float) -> np.ndarray:
