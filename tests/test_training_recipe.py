@@ -218,6 +218,46 @@ def test_a_grown_network_starts_as_its_init_model():
     assert not can_grow(small_cfg, replace(small_cfg, res_blocks=3, widths=(4, 8, 16)))
 
 
+def test_another_output_activation_starts_from_the_init_models_picture():
+    """--output-activation with --init rescales the last convolution: sigmoid and tanh give
+    the same image, the clamp the same at mid-grey with the sigmoid's slope there."""
+    torch.manual_seed(6)
+    cfg = preset_config("debug").model
+    sig = ReCoNet(cfg).eval()
+    with torch.no_grad():  # logits near 0, where the clamp follows the sigmoid closely
+        sig.output_conv.weight.mul_(1e-2)
+        sig.output_conv.bias.fill_(0.05)
+    x = torch.rand(1, 3, 40, 48)
+    nets = {}
+    for output in ("tanh", "clamp"):
+        assert can_grow(cfg, replace(cfg, output=output))
+        nets[output] = ReCoNet(replace(cfg, output=output)).eval()
+        load_grown(nets[output], sig)
+    back = ReCoNet(cfg).eval()
+    load_grown(back, nets["clamp"])  # and back again: the inverse rescaling
+    with torch.no_grad():
+        ref = sig(x)
+        torch.testing.assert_close(nets["tanh"](x), ref)
+        torch.testing.assert_close(back(x), ref)
+        err = (nets["clamp"](x) - ref).abs().max().item()
+    assert 0.0 < err < 1e-3  # a first-order match, not an exact one
+    assert not can_grow(cfg, replace(cfg, output="clamp", widths=(4, 8, 16)))
+
+
+def test_cli_output_activation_reaches_the_model(tmp_path, style, photos):
+    init = _init_model(tmp_path)
+    out = tmp_path / "run"
+    rc = main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+               "-o", str(out), "--steps", "1", "--device", "cpu", "-q", "--init", str(init),
+               "--output-activation", "clamp"])
+    assert rc == 0
+    model, ckpt = load_checkpoint(out / MODEL)
+    assert model.config.output == "clamp" and ckpt["model_config"]["output"] == "clamp"
+    with torch.no_grad():
+        y = model(torch.rand(1, 3, 36, 44))
+    assert y.min() >= 0.0 and y.max() <= 1.0  # clamped for use
+
+
 def test_cli_init_grows_the_network_with_res_blocks(tmp_path, style, photos, capsys):
     init = _init_model(tmp_path)
     blocks = preset_config("debug").model.res_blocks

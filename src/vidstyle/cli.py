@@ -26,6 +26,7 @@ from vidstyle import __version__
 from vidstyle.backends import BACKENDS
 from vidstyle.errors import OptionError, OutputExistsError, VidstyleError, first_line
 from vidstyle.methods import METHODS
+from vidstyle.models.reconet import OUTPUT_ACTIVATIONS
 from vidstyle.options import parse_option
 from vidstyle.pretrained import MODEL_SIZES
 from vidstyle.reference import StyleImageError, StyleRef
@@ -307,6 +308,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = replace(model, widths=tuple(args.widths))
     if args.res_blocks is not None:
         model = replace(model, res_blocks=args.res_blocks)
+    if args.output_activation:
+        model = replace(model, output=args.output_activation)
     overrides["model"] = model
     if args.teacher:
         overrides["teacher"] = args.teacher
@@ -499,6 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--res-blocks", type=int,
                    help="residual blocks at 1/4 resolution; with --init, more than the init "
                         "model's adds blocks that start as the identity (a larger network)")
+    t.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS,
+                   help="what maps the last convolution to [0, 1] (default: the --init model's, "
+                        "sigmoid for a new network); with --init, another one rescales the last "
+                        "layer so training starts from the init model's picture")
     t.add_argument("--model-size", choices=("full", "lite"),
                    help="named architecture: full (32 64 128, 4 blocks) or lite (8 16 32, 2 blocks, "
                         "5x5 outer kernels; ~10x faster on a CPU)")

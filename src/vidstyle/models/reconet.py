@@ -81,6 +81,31 @@ def model_size_config(name: str) -> ReCoNetConfig:
     return MODEL_SIZES[name]
 
 
+# Each output activation written as the sigmoid of a logit ``z = a * y + c`` of the last
+# convolution's output ``y``: the rescaled tanh is exactly ``sigmoid(2y)``; the clamp
+# ``y`` matches the sigmoid's value and slope at mid-grey (``0.5 + z / 4``).
+_AS_LOGIT: dict[str, tuple[float, float]] = {"sigmoid": (1.0, 0.0), "tanh": (2.0, 0.0),
+                                             "clamp": (4.0, -2.0)}
+
+
+def retarget_output(conv: nn.Conv2d, src: str, dst: str) -> None:
+    """Rescale the last convolution ``conv`` in place so that a network trained for the
+    output activation ``src`` computes (nearly) the same image under ``dst``.
+
+    Between sigmoid and tanh the result is exact; to or from the clamp it is the
+    sigmoid's first-order expansion at mid-grey, exact there and close in the mid-tones,
+    so a warm start keeps the init model's picture while training adapts the extremes.
+    """
+    for name in (src, dst):
+        if name not in _AS_LOGIT:
+            raise ValueError(f"output must be one of {OUTPUT_ACTIVATIONS}, got {name!r}")
+    (a0, c0), (a1, c1) = _AS_LOGIT[src], _AS_LOGIT[dst]
+    with torch.no_grad():  # y' = (a0 * y + c0 - c1) / a1
+        conv.weight.mul_(a0 / a1)
+        if conv.bias is not None:
+            conv.bias.mul_(a0 / a1).add_((c0 - c1) / a1)
+
+
 class ConvNormAct(nn.Sequential):
     """Reflection pad -> conv -> instance norm -> ReLU (norm/act optional)."""
 
@@ -157,6 +182,11 @@ class ReCoNet(nn.Module):
             ConvNormAct(w1, w0, 3),
             ConvNormAct(w0, 3, k, norm=False, act=False),
         )
+
+    @property
+    def output_conv(self) -> nn.Conv2d:
+        """The last convolution, whose output the activation ``config.output`` maps to [0, 1]."""
+        return self.decoder[-1][1]
 
     @property
     def min_size(self) -> int:

@@ -19,7 +19,7 @@ from vidstyle.device import resolve_device
 from vidstyle.errors import CheckpointError, VidstyleError
 from vidstyle.image import load_image
 from vidstyle.models.checkpoint import load_checkpoint, model_from_checkpoint, read_checkpoint
-from vidstyle.models.reconet import ReCoNet, ReCoNetConfig
+from vidstyle.models.reconet import ReCoNet, ReCoNetConfig, retarget_output
 from vidstyle.pretrained import resolve_model
 from vidstyle.training.config import TrainConfig
 from vidstyle.training.step import Losses, step_cap
@@ -102,7 +102,9 @@ def init_model_config(init: str) -> ReCoNetConfig:
 
 def can_grow(init: ReCoNetConfig, target: ReCoNetConfig) -> bool:
     """Whether a model of ``init``'s architecture can start a run of ``target``'s: the same
-    network, or the same with more residual blocks (see :func:`load_grown`)."""
+    network, or the same with more residual blocks, either with another output activation
+    (see :func:`load_grown`)."""
+    init = replace(init, output=target.output)
     return init == target or (replace(init, res_blocks=target.res_blocks) == target
                               and target.res_blocks > init.res_blocks)
 
@@ -112,7 +114,9 @@ def load_grown(model: ReCoNet, init: ReCoNet) -> None:
 
     The blocks ``init`` lacks follow its own ones in the encoder and start as the
     identity (the affine scale and shift of their last instance norm are zero), so the
-    grown network computes exactly what ``init`` does until training moves it.
+    grown network computes exactly what ``init`` does until training moves it. Where
+    ``model`` has another output activation, its last convolution is rescaled to give
+    ``init``'s picture (:func:`~vidstyle.models.reconet.retarget_output`).
     """
     first_new = len(init.encoder)  # the encoder ends with the residual blocks
     new_blocks = list(model.encoder)[first_new:]
@@ -125,6 +129,8 @@ def load_grown(model: ReCoNet, init: ReCoNet) -> None:
             last_norm = [m for m in block.body.modules() if isinstance(m, torch.nn.InstanceNorm2d)][-1]
             last_norm.weight.zero_()
             last_norm.bias.zero_()
+    if init.config.output != model.config.output:
+        retarget_output(model.output_conv, init.config.output, model.config.output)
 
 
 def _arch(c: ReCoNetConfig) -> str:
