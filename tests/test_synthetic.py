@@ -72,3 +72,19 @@ def test_jitter_shifts_the_current_frame_by_at_most_its_amount_and_the_flow_omit
     hi = cv2.dilate(plain["cur"], kernel, borderType=cv2.BORDER_REFLECT)
     lo = cv2.erode(plain["cur"], kernel, borderType=cv2.BORDER_REFLECT)
     assert (moved["cur"] <= hi + 1e-5).all() and (moved["cur"] >= lo - 1e-5).all()
+
+
+def test_moving_scales_the_motion_and_adds_occluders():
+    """MotionConfig.moving: the default is unchanged; a larger scale moves the pixels
+    further and more layers hide more of the previous frame."""
+    base = MotionConfig()
+    assert base.moving() == base and base.moving(1.0, 2) == base
+    big = base.moving(2.0, 4)
+    assert big.layers == (1, 4) and big.max_shift == 2 * base.max_shift
+    assert big.layer_shift == 2 * base.layer_shift and big.blur == base.blur
+    flow, valid = [], []
+    for m in (base, big):
+        pairs = [_pair(m, seed) for seed in range(6)]
+        flow.append(np.mean([np.abs(p["flow"]).mean() for p in pairs]))
+        valid.append(np.mean([p["mask"].mean() for p in pairs]))
+    assert flow[1] > 1.5 * flow[0] and valid[1] < valid[0]

@@ -126,7 +126,8 @@ def test_cli_train_flags_reach_the_config(tmp_path, style, photos):
                "-o", str(out), "--steps", "2", "--device", "cpu", "-q", "--init", str(init),
                "--content-weight", "2e-4", "--style-weight", "3e-5", "--tv-weight", "0.5",
                "--temporal-weight", "100", "--style-size", "48", "--val-every", "1",
-               "--frame-blur", "1.5", "--frame-shading", "0.1", "--frame-jitter", "1"])
+               "--frame-blur", "1.5", "--frame-shading", "0.1", "--frame-jitter", "1",
+               "--frame-motion", "1.5", "--frame-layers", "3"])
     assert rc == 0
     tc = load_checkpoint(out / MODEL)[1]["meta"]["train_config"]
     w = tc["weights"]
@@ -134,6 +135,7 @@ def test_cli_train_flags_reach_the_config(tmp_path, style, photos):
     assert w["temporal_feature"] == pytest.approx(1.0)  # the reconet ratio 50:5000
     assert tc["style_size"] == 48 and tc["init"] == str(init) and tc["val_every"] == 1
     assert (tc["frame_blur"], tc["frame_shading"], tc["frame_jitter"]) == (1.5, 0.1, 1.0)
+    assert (tc["frame_motion"], tc["frame_layers"]) == (1.5, 3)
 
 
 def test_cli_init_refuses_architecture_flags(tmp_path, style, photos, capsys):

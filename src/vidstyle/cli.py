@@ -282,7 +282,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             "sample_every": args.sample_every, "style_size": args.style_size,
             "minutes": args.minutes, "val_every": args.val_every, "snapshot_every": args.snapshot_every,
             "frame_blur": args.frame_blur, "frame_shading": args.frame_shading,
-            "frame_jitter": args.frame_jitter, "fit": args.fit,
+            "frame_jitter": args.frame_jitter, "frame_motion": args.frame_motion,
+            "frame_layers": args.frame_layers, "fit": args.fit,
         }.items() if v is not None
     }
     custom_net = args.widths or args.res_blocks is not None
@@ -540,6 +541,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--frame-jitter", type=_nonnegative_float, metavar="PX",
                    help="photo pairs: shift the current frame by a smooth field of up to PX px "
                         "that the flow leaves out (the misalignment of real flow and motion blur)")
+    t.add_argument("--frame-motion", type=_nonnegative_float, metavar="X",
+                   help="photo pairs: scale the camera and layer motion by X (default 1: shifts "
+                        "up to 4%% of the crop for the camera, 6%% for a layer)")
+    t.add_argument("--frame-layers", type=_positive_int, metavar="N",
+                   help="photo pairs: up to N moving layers (occluders) over the photo (default 2)")
     t.add_argument("--val-every", type=_nonnegative_int,
                    help="measure the style distance of a fixed crop every N steps (0: never)")
     t.add_argument("--snapshot-every", type=_positive_int, metavar="N",

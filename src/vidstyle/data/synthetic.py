@@ -22,7 +22,7 @@ pixels to source-image pixels (``cv2.WARP_INVERSE_MAP`` semantics).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -52,6 +52,20 @@ class MotionConfig:
     blur: float = 0.0  # max sigma (px) of a Gaussian blur drawn for each frame on its own
     shading: float = 0.0  # amplitude of a smooth multiplicative gain field on the current frame
     jitter: float = 0.0  # max shift (px) of the current frame by a smooth field the flow omits
+
+    def moving(self, scale: float = 1.0, max_layers: int | None = None) -> MotionConfig:
+        """This config with every motion range (camera and layer shift, rotation, zoom,
+        perspective) times ``scale`` and up to ``max_layers`` moving layers (at least one):
+        more and larger occlusions between the frames of a pair."""
+        if scale < 0 or (max_layers is not None and max_layers < 1):
+            raise ValueError(f"motion scale must be >= 0 and max_layers >= 1, got {scale}, {max_layers}")
+        layers = self.layers if max_layers is None else (min(self.layers[0], max_layers), max_layers)
+        return replace(
+            self, max_shift=self.max_shift * scale, max_rotate_deg=self.max_rotate_deg * scale,
+            max_zoom=self.max_zoom * scale, max_perspective=self.max_perspective * scale,
+            layer_shift=self.layer_shift * scale, layer_rotate_deg=self.layer_rotate_deg * scale,
+            layers=layers,
+        )
 
 
 def find_images(folder: str | os.PathLike) -> list[Path]:

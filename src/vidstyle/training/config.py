@@ -69,6 +69,8 @@ class TrainConfig:
     frame_blur: float = 0.0  # photos: max sigma (px) of a blur drawn for each frame of a pair
     frame_shading: float = 0.0  # photos: amplitude of a smooth gain field on the current frame
     frame_jitter: float = 0.0  # photos: max shift (px) of the current frame that the flow omits
+    frame_motion: float = 1.0  # photos: scale of the synthetic camera and layer motion
+    frame_layers: int = 2  # photos: most moving layers (occluders) in a pair
     steps: int = 2000
     size: int = 128  # training crop side (square crops)
     batch_size: int = 2  # frame pairs per step (per process)
