@@ -5,11 +5,15 @@ shared Sintel pairs at 1024x436 (ground-truth flow; benchmarks/_sintel.py), as
     python benchmarks/measure.py --style mosaic runs/s9/mosaic.reconet/model.pt [MODEL ...]
     python benchmarks/measure.py --style candy runs/a/model.pt --json docs/stage/candidates.json
     python benchmarks/measure.py old.pt new.pt --look crops.jpg     # pictures only
+    python benchmarks/measure.py --style candy candy.pt --tone-gain 0.84   # contrast probe
 
 ``--style`` is a bundled style name (its painting in shared/data/styles) or a painting's path.
 Prints one JSON line per model; ``--json`` also keeps them in a file (a model measured before,
 with the same file digest, is not measured again). ``--look`` writes the models' 1:1 crops
 (the look strip of eval_bundled.py: a Sintel frame and a photo at 1024 px), one row per model.
+``--tone-gain K`` measures each model's outputs with their contrast scaled by ``K`` about the
+painting's mean colour (``m + K * (out - m)``, a fixed linear map: e_stab scales by ``K``), to see
+what the style and content distances make of contrast alone (docs/recipe.md).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from _sintel import STYLE_FILES, STYLES, SintelBench, look_inputs, look_strip, s
 
 from vidstyle.atomic import atomic_write
 from vidstyle.files import file_digest
+from vidstyle.image import load_image
 from vidstyle.models import load_checkpoint
 
 
@@ -38,6 +43,8 @@ def main() -> None:
     ap.add_argument("--look", help="write the models' 1:1 crops here (JPEG, a row per model)")
     ap.add_argument("--json", help="keep the figures in this file too (keyed by model path)")
     ap.add_argument("--max-size", type=int, default=1024)
+    ap.add_argument("--tone-gain", type=float, default=1.0,
+                    help="scale the outputs' contrast by this about the painting's mean colour")
     args = ap.parse_args()
     torch.set_grad_enabled(False)
 
@@ -46,6 +53,9 @@ def main() -> None:
     painting = style_path(args.style) if args.style else None
     if painting and not painting.is_file():
         raise SystemExit(f"style painting not found: {painting}")
+    if args.tone_gain != 1.0 and not painting:
+        raise SystemExit("--tone-gain needs --style (the painting's mean colour is the pivot)")
+    pivot = load_image(painting).mean(dim=(-2, -1), keepdim=True) if painting else None
     out = Path(args.json) if args.json else None
     known = json.loads(out.read_text()) if out and out.is_file() else {}
     bench = SintelBench(args.max_size)
@@ -57,18 +67,21 @@ def main() -> None:
         if not painting:
             continue
         digest = file_digest(path)
-        row = known.get(path)
+        key = path if args.tone_gain == 1.0 else f"{path} --tone-gain {args.tone_gain:g}"
+        row = known.get(key)
         if row is None or row.get("sha256") != digest:
-            r = bench.measure(model, painting)
+            k = args.tone_gain
+            fn = model if k == 1.0 else (lambda x, model=model, k=k: pivot + k * (model(x) - pivot))
+            r = bench.measure(fn, painting)
             row = {"style": args.style, "steps": ckpt["meta"].get("steps"),
                    "e_stab": round(r["e_stab"], 4), "style_dist": round(r["style"], 4),
                    "content_dist": round(r["content"], 4), "sha256": digest}
-            known[path] = row
+            known[key] = row
             if out:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 text = json.dumps(known, indent=1) + "\n"
                 atomic_write(out, lambda tmp, text=text: Path(tmp).write_text(text))
-        print(json.dumps({"model": path, **row}), flush=True)
+        print(json.dumps({"model": key, **row}), flush=True)
     if args.look:
         save_jpeg(torch.cat(rows, dim=-2), Path(args.look))
         print(f"wrote {args.look}")
