@@ -81,13 +81,17 @@ class Model:
     # A step count instead of the wall-clock budget: the comparison models match candy
     # reconet's compute (its 65 minutes were 1048 steps) on any machine, however fast.
     steps: int = 0
+    # The output contrast the bundled file keeps, scaled about the painting's mean colour at
+    # export (ReCoNetConfig.contrast): 1 for most; below 1 where the full contrast misses
+    # e_stab 0.09 and the lower one still meets the style target (docs/recipe.md).
+    contrast: float = 1.0
 
     @property
     def key(self) -> str:
         return f"{self.name}.{self.preset}"
 
 
-def lite(full: Model, minutes: float = 15, boost: float = 0) -> Model:
+def lite(full: Model, minutes: float = 15, boost: float = 0, contrast: float = 1.0) -> Model:
     """The lite model of a full reconet model by the two-phase lite recipe: 9 minutes of
     distillation from ``full``, then ``minutes`` of the VGG losses on 128x128 crops. With
     ``boost``, those become a phase (``vgg``) and the model's own run is ``boost`` minutes more
@@ -96,8 +100,9 @@ def lite(full: Model, minutes: float = 15, boost: float = 0) -> Model:
     name = f"{full.name}-lite"
     if boost:
         vgg = Phase("vgg", minutes, LITE)
-        return Model(name, full.style, "reconet", "candy-lite", boost, LITE + LITE_BOOST, (distill, vgg))
-    return Model(name, full.style, "reconet", "candy-lite", minutes, LITE, (distill,))
+        return Model(name, full.style, "reconet", "candy-lite", boost, LITE + LITE_BOOST, (distill, vgg),
+                     contrast=contrast)
+    return Model(name, full.style, "reconet", "candy-lite", minutes, LITE, (distill,), contrast=contrast)
 
 
 FULL = [
@@ -112,14 +117,17 @@ FULL = [
     # Four more styles (issue #10 point 4), each started from candy's network (see _init_spec).
     Model("the_scream", "munch_the_scream.jpg", "reconet", "the_scream", 60),
     Model("udnie", "picabia_udnie.jpg", "reconet", "udnie", 60),
-    Model("composition_vii", "kandinsky_composition_vii.jpg", "reconet", "composition_vii", 60),
+    Model("composition_vii", "kandinsky_composition_vii.jpg", "reconet", "composition_vii", 60,
+          contrast=0.86),
     Model("shipwreck", "turner_shipwreck_of_the_minotaur.jpg", "reconet", "shipwreck", 60),
 ]
 # Then the lite model of each full reconet model (its teacher, so trained before it). Where the
 # two phases left a lite model above 1.1x of its full model's style distance, a third phase at
 # twice the style weight (docs/recipe.md, "The lite recipe on the other styles").
 LITE_BOOSTED = {"the_scream", "udnie", "composition_vii"}
-MODELS = FULL + [lite(m, boost=10 if m.name in LITE_BOOSTED else 0)
+LITE_CONTRAST = {"composition_vii": 0.85}
+MODELS = FULL + [lite(m, boost=10 if m.name in LITE_BOOSTED else 0,
+                      contrast=LITE_CONTRAST.get(m.name, 1.0))
                  for m in FULL if m.preset == "reconet"]
 # Where each style image comes from (see shared/data/SOURCES.md).
 STYLE_SOURCES = {
@@ -193,12 +201,15 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, help="override the budget of the models' own runs "
                     "(not of the phases before them; replaces a model's step count too)")
     ap.add_argument("--style-weight", help="override the recipe's style weight (the model's own run)")
+    ap.add_argument("--contrast-only", action="store_true",
+                    help="train nothing: rewrite the bundled files with each model's contrast "
+                         "(Model.contrast), e.g. after changing it")
     ap.add_argument("--snapshot-every", type=int, default=0,
                     help="keep an fp16 model every N steps (for benchmarks/curve.py)")
     args = ap.parse_args()
 
     from vidstyle.cli import main as vidstyle
-    from vidstyle.models import load_checkpoint, save_checkpoint
+    from vidstyle.models import load_checkpoint
     from vidstyle.training.loop import MODEL
 
     todo = [m for m in MODELS if not args.only or m.key in args.only]
@@ -207,6 +218,11 @@ def main() -> int:
         print(f"unknown model in --only; known: {known}", file=sys.stderr)
         return 1
     for m in todo:
+        if args.contrast_only:
+            dst = PRETRAINED / f"{m.name}.{m.preset}.pt"
+            model, ckpt = load_checkpoint(dst)
+            export(dst, model, dict(ckpt["meta"]), m)
+            continue
         minutes = args.minutes or m.minutes
         extra = list(m.extra)
         if args.style_weight:
@@ -243,10 +259,23 @@ def main() -> int:
             budget += ", continued from the bundled model"
         meta.update(name=m.name, method=m.preset, style_source=STYLE_SOURCES.get(m.style, ""),
                     trained_on=f"{platform.machine()} CPU, {budget}")
-        dst = PRETRAINED / f"{m.name}.{m.preset}.pt"
-        save_checkpoint(dst, model, meta=meta, half=True)
-        print(f"exported {dst} ({dst.stat().st_size / 1e6:.1f} MB)", flush=True)
+        export(PRETRAINED / f"{m.name}.{m.preset}.pt", model, meta, m)
     return 0
+
+
+def export(dst: Path, model, meta: dict, m: Model) -> None:
+    """Write ``model`` to ``dst`` as fp16 with ``m``'s output contrast about the painting's
+    mean colour (the network itself is the trained one, at full contrast)."""
+    from vidstyle.image import load_image
+    from vidstyle.models import save_checkpoint
+    from vidstyle.models.reconet import with_contrast
+
+    model = with_contrast(model, 1.0, (0.5, 0.5, 0.5))  # the network's own picture
+    if m.contrast != 1.0:
+        pivot = load_image(DATA / "styles" / m.style).mean(dim=(-2, -1)).flatten().tolist()
+        model = with_contrast(model, m.contrast, pivot)
+    save_checkpoint(dst, model, meta=meta, half=True)
+    print(f"exported {dst} ({dst.stat().st_size / 1e6:.1f} MB, contrast {m.contrast:g})", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import torch
 
 from vidstyle.errors import CheckpointError
 from vidstyle.models import ReCoNet, ReCoNetConfig, load_checkpoint, save_checkpoint
+from vidstyle.models.reconet import with_contrast
 
 SMALL = ReCoNetConfig(widths=(8, 16, 24), res_blocks=2)
 
@@ -39,7 +40,7 @@ def test_gradients_reach_every_parameter():
 
 @pytest.mark.parametrize("kw", [
     {"residual": "separable"}, {"upsample": "bilinear"}, {"output": "tanh"}, {"output": "clamp"},
-    {"outer_kernel": 3},
+    {"outer_kernel": 3}, {"contrast": 0.8, "pivot": (0.2, 0.5, 0.9)},
 ])
 def test_config_variants_run(kw):
     cfg = ReCoNetConfig(widths=(8, 8, 16), res_blocks=1, **kw)
@@ -50,11 +51,33 @@ def test_config_variants_run(kw):
 
 @pytest.mark.parametrize("kw", [
     {"widths": (8, 16)}, {"res_blocks": -1}, {"residual": "dense"}, {"outer_kernel": 4},
-    {"upsample": "cubic"}, {"output": "relu"},
+    {"upsample": "cubic"}, {"output": "relu"}, {"contrast": 0.0}, {"contrast": 1.5},
+    {"pivot": (0.5, 0.5)}, {"pivot": (0.5, 0.5, 1.2)},
 ])
 def test_bad_config_rejected(kw):
     with pytest.raises(ValueError):
         ReCoNetConfig(**kw)
+
+
+def test_contrast_scales_the_output_about_its_pivot_and_survives_a_checkpoint(tmp_path):
+    """with_contrast: the same weights, the output ``pivot + k * (y - pivot)``, saved in the
+    checkpoint's config so the loaded model computes the same."""
+    torch.manual_seed(4)
+    net = ReCoNet(SMALL).eval()
+    low = with_contrast(net, 0.8, (0.2, 0.5, 0.9))
+    assert low.config.contrast == 0.8 and low.config.pivot == (0.2, 0.5, 0.9)
+    assert net.config.contrast == 1.0  # the original is left alone
+    x = torch.rand(1, 3, 21, 30)
+    pivot = torch.tensor([0.2, 0.5, 0.9]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        y, y_low = net(x), low(x)
+        torch.testing.assert_close(y_low, pivot + 0.8 * (y - pivot))
+        # the spread about the pivot shrinks by exactly k
+        torch.testing.assert_close((y_low - pivot).abs().mean(), 0.8 * (y - pivot).abs().mean())
+        save_checkpoint(tmp_path / "m.pt", low)
+        loaded = load_checkpoint(tmp_path / "m.pt")[0]
+        torch.testing.assert_close(loaded(x), y_low)
+    assert ReCoNetConfig.from_dict(low.config.to_dict()) == low.config
 
 
 def test_bad_input_shape_rejected():

@@ -18,6 +18,7 @@ from vidstyle.cli import main
 from vidstyle.errors import VidstyleError
 from vidstyle.export import export_onnx, read_onnx_metadata
 from vidstyle.models import ReCoNet, ReCoNetConfig, load_checkpoint
+from vidstyle.models.reconet import with_contrast
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -98,6 +99,14 @@ def test_other_architecture_options_export_exactly():
     for b, h, w in [(1, 37, 51), (2, 20, 18)]:
         x = torch.rand(b, 3, h, w)
         assert (s(x) - _torch(lite, x)).abs().max().item() < 1e-4
+
+
+def test_a_contrast_setting_exports_exactly():
+    torch.manual_seed(2)
+    low = with_contrast(ReCoNet(LITE).eval(), 0.85, (0.3, 0.4, 0.6))
+    s = OnnxStylizer(low, threads=1)
+    x = torch.rand(1, 3, 29, 35)
+    assert (s(x) - _torch(low, x)).abs().max().item() < 1e-4
 
 
 def test_half_export_keeps_float32_io_and_caller_model(tmp_path, model):

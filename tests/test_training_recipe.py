@@ -260,6 +260,22 @@ def test_cli_output_activation_reaches_the_model(tmp_path, style, photos):
     assert y.min() >= 0.0 and y.max() <= 1.0  # clamped for use
 
 
+def test_a_run_from_a_model_with_a_contrast_setting_trains_its_full_contrast(tmp_path, style, photos):
+    """The contrast of an exported model is not trained: --init from one starts the run's
+    network at contrast 1 with the same weights."""
+    from vidstyle.models.reconet import with_contrast
+
+    low = with_contrast(load_checkpoint(_init_model(tmp_path))[0], 0.8, (0.3, 0.3, 0.3))
+    save_checkpoint(tmp_path / "low.pt", low)
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+                 "-o", str(out), "--steps", "1", "--device", "cpu", "-q",
+                 "--init", str(tmp_path / "low.pt")]) == 0
+    cfg = load_checkpoint(out / MODEL)[0].config
+    assert cfg.contrast == 1.0 and cfg.pivot == (0.5, 0.5, 0.5)
+    assert cfg.widths == low.config.widths
+
+
 def test_cli_init_grows_the_network_with_res_blocks(tmp_path, style, photos, capsys):
     init = _init_model(tmp_path)
     blocks = preset_config("debug").model.res_blocks

@@ -311,6 +311,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = replace(model, res_blocks=args.res_blocks)
     if args.output_activation:
         model = replace(model, output=args.output_activation)
+    # An exported model's contrast setting (ReCoNetConfig.contrast) is not trained: a run
+    # trains the network itself, so a new style from such a model starts from its full contrast.
+    model = replace(model, contrast=1.0, pivot=(0.5, 0.5, 0.5))
     overrides["model"] = model
     if args.teacher:
         overrides["teacher"] = args.teacher

@@ -9,7 +9,8 @@ per-frame (Johnson et al.) and Huang et al. methods, which differ only in traini
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 import torch.nn as nn
@@ -32,6 +33,11 @@ class ReCoNetConfig:
     outer_kernel: int = 9  # kernel of the first and last convolution (full resolution)
     upsample: str = "nearest"  # "nearest" or "bilinear" upsampling before each decoder conv
     output: str = "sigmoid"  # maps the last conv to [0, 1]: "sigmoid", "tanh" (rescaled) or "clamp"
+    # The output's contrast, scaled about ``pivot`` (an RGB colour) after the activation:
+    # ``pivot + contrast * (y - pivot)``, a fixed linear map that set at export time
+    # (:func:`with_contrast`) trades a little of the look for steadiness (docs/recipe.md).
+    contrast: float = 1.0
+    pivot: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
     def __post_init__(self) -> None:
         if len(self.widths) != 3 or any(int(w) <= 0 for w in self.widths):
@@ -47,10 +53,16 @@ class ReCoNetConfig:
             raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {self.upsample!r}")
         if self.output not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"output must be one of {OUTPUT_ACTIVATIONS}, got {self.output!r}")
+        if not 0.0 < self.contrast <= 1.0:
+            raise ValueError(f"contrast must be in (0, 1], got {self.contrast}")
+        if len(self.pivot) != 3 or any(not 0.0 <= float(v) <= 1.0 for v in self.pivot):
+            raise ValueError(f"pivot must be three values in [0, 1], got {self.pivot}")
+        object.__setattr__(self, "pivot", tuple(float(v) for v in self.pivot))
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["widths"] = list(self.widths)
+        d["pivot"] = list(self.pivot)
         return d
 
     @classmethod
@@ -59,7 +71,7 @@ class ReCoNetConfig:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown ReCoNetConfig fields: {sorted(unknown)}")
-        return cls(**{k: tuple(v) if k == "widths" else v for k, v in d.items()})
+        return cls(**{k: tuple(v) if k in ("widths", "pivot") else v for k, v in d.items()})
 
 
 # Named architectures. ``full`` is the bundled models' network (the paper's
@@ -104,6 +116,17 @@ def retarget_output(conv: nn.Conv2d, src: str, dst: str) -> None:
         conv.weight.mul_(a0 / a1)
         if conv.bias is not None:
             conv.bias.mul_(a0 / a1).add_((c0 - c1) / a1)
+
+
+def with_contrast(model: ReCoNet, contrast: float, pivot: Sequence[float]) -> ReCoNet:
+    """A copy of ``model`` whose output contrast is scaled by ``contrast`` about ``pivot``
+    (an RGB colour in [0, 1], e.g. the painting's mean): the same weights, a config that
+    says so (:attr:`ReCoNetConfig.contrast`). A stylization's e_stab scales by
+    ``contrast`` exactly; its style distance rises (docs/recipe.md)."""
+    config = replace(model.config, contrast=float(contrast), pivot=tuple(float(v) for v in pivot))
+    out = ReCoNet(config)
+    out.load_state_dict(model.state_dict())
+    return out.train(model.training)
 
 
 class ConvNormAct(nn.Sequential):
@@ -258,6 +281,9 @@ class ReCoNet(nn.Module):
             y = 0.5 * (torch.tanh(y) + 1.0)
         elif not self.training:  # "clamp": unbounded in training, clamped for use
             y = y.clamp(0.0, 1.0)
+        if self.config.contrast != 1.0:
+            pivot = y.new_tensor(self.config.pivot).view(1, 3, 1, 1)
+            y = pivot + self.config.contrast * (y - pivot)
         if size is not None:
             y = y[..., : size[0], : size[1]]
         return y

@@ -103,8 +103,8 @@ def init_model_config(init: str) -> ReCoNetConfig:
 def can_grow(init: ReCoNetConfig, target: ReCoNetConfig) -> bool:
     """Whether a model of ``init``'s architecture can start a run of ``target``'s: the same
     network, or the same with more residual blocks, either with another output activation
-    (see :func:`load_grown`)."""
-    init = replace(init, output=target.output)
+    or contrast setting (see :func:`load_grown`)."""
+    init = replace(init, output=target.output, contrast=target.contrast, pivot=target.pivot)
     return init == target or (replace(init, res_blocks=target.res_blocks) == target
                               and target.res_blocks > init.res_blocks)
 
