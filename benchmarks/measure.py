@@ -53,6 +53,8 @@ def main() -> None:
     painting = style_path(args.style) if args.style else None
     if painting and not painting.is_file():
         raise SystemExit(f"style painting not found: {painting}")
+    if not 0.0 < args.tone_gain <= 1.0:
+        raise SystemExit(f"--tone-gain must be in (0, 1], got {args.tone_gain}")
     if args.tone_gain != 1.0 and not painting:
         raise SystemExit("--tone-gain needs --style (the painting's mean colour is the pivot)")
     pivot = load_image(painting).mean(dim=(-2, -1), keepdim=True) if painting else None

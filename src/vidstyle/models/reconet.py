@@ -34,8 +34,8 @@ class ReCoNetConfig:
     upsample: str = "nearest"  # "nearest" or "bilinear" upsampling before each decoder conv
     output: str = "sigmoid"  # maps the last conv to [0, 1]: "sigmoid", "tanh" (rescaled) or "clamp"
     # The output's contrast, scaled about ``pivot`` (an RGB colour) after the activation:
-    # ``pivot + contrast * (y - pivot)``, a fixed linear map that set at export time
-    # (:func:`with_contrast`) trades a little of the look for steadiness (docs/recipe.md).
+    # ``pivot + contrast * (y - pivot)``: a fixed linear map, set at export time
+    # (:func:`with_contrast`), that trades a little of the look for steadiness (docs/recipe.md).
     contrast: float = 1.0
     pivot: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
