@@ -270,10 +270,10 @@ def export(dst: Path, model, meta: dict, m: Model) -> None:
     from vidstyle.models import save_checkpoint
     from vidstyle.models.reconet import with_contrast
 
-    model = with_contrast(model, 1.0, (0.5, 0.5, 0.5))  # the network's own picture
+    pivot = model.config.without_contrast().pivot  # unused at contrast 1
     if m.contrast != 1.0:
         pivot = load_image(DATA / "styles" / m.style).mean(dim=(-2, -1)).flatten().tolist()
-        model = with_contrast(model, m.contrast, pivot)
+    model = with_contrast(model, m.contrast, pivot)  # replaces any contrast the model had
     save_checkpoint(dst, model, meta=meta, half=True)
     print(f"exported {dst} ({dst.stat().st_size / 1e6:.1f} MB, contrast {m.contrast:g})", flush=True)
 

@@ -313,7 +313,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = replace(model, output=args.output_activation)
     # An exported model's contrast setting (ReCoNetConfig.contrast) is not trained: a run
     # trains the network itself, so a new style from such a model starts from its full contrast.
-    model = replace(model, contrast=1.0, pivot=(0.5, 0.5, 0.5))
+    model = model.without_contrast()
     overrides["model"] = model
     if args.teacher:
         overrides["teacher"] = args.teacher

@@ -59,6 +59,10 @@ class ReCoNetConfig:
             raise ValueError(f"pivot must be three values in [0, 1], got {self.pivot}")
         object.__setattr__(self, "pivot", tuple(float(v) for v in self.pivot))
 
+    def without_contrast(self) -> ReCoNetConfig:
+        """This network with the output at its full, trained contrast (no export setting)."""
+        return replace(self, contrast=1.0, pivot=(0.5, 0.5, 0.5))
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["widths"] = list(self.widths)
