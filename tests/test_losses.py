@@ -18,6 +18,7 @@ from vidstyle.losses import (
     plain_output_temporal_loss,
     style_loss,
     tv_loss,
+    weight_near_occlusions,
 )
 from vidstyle.losses.vgg import LAYER_NAMES, WEIGHTS_ENV, load_vgg_state, state_checksum
 
@@ -119,6 +120,23 @@ def test_temporal_loss_ignores_masked_pixels():
     mask = torch.ones(1, 1, 8, 8)
     mask[..., :4] = 0
     assert plain_output_temporal_loss(cur, prev, flow, mask).item() == pytest.approx(0, abs=1e-12)
+
+
+def test_weight_near_occlusions_moves_weight_to_the_pixels_beside_an_occlusion():
+    """Valid pixels within the radius of a left-out one get ``weight`` times the others'
+    weight; the mean over valid pixels of each item is kept; left-out pixels stay 0."""
+    mask = torch.ones(2, 1, 24, 24)
+    mask[0, :, 10:14, 10:14] = 0  # an occluded square in item 0; item 1 has none
+    w = weight_near_occlusions(mask, 4.0, radius=3)
+    assert torch.equal(w[mask == 0], torch.zeros(16))
+    assert torch.allclose(w.sum(dim=(1, 2, 3)), mask.sum(dim=(1, 2, 3)))
+    assert torch.allclose(w[1], mask[1])  # nothing near an occlusion: unchanged
+    near, far = w[0, 0, 8, 8], w[0, 0, 0, 0]  # 2 px from the square, and far from it
+    assert near.item() == pytest.approx(4 * far.item()) and far.item() < 1
+    assert w[0, 0, 6, 6].item() == pytest.approx(far.item())  # 4 px away: outside radius 3
+    assert weight_near_occlusions(mask, 1.0) is mask
+    with pytest.raises(ValueError, match="weight must be > 0"):
+        weight_near_occlusions(mask, 0.0)
 
 
 def test_feature_temporal_loss_scales_flow_to_feature_size():

@@ -88,3 +88,55 @@ def test_moving_scales_the_motion_and_adds_occluders():
         flow.append(np.mean([np.abs(p["flow"]).mean() for p in pairs]))
         valid.append(np.mean([p["mask"].mean() for p in pairs]))
     assert flow[1] > 1.5 * flow[0] and valid[1] < valid[0]
+
+
+def _pan(motion_blur: float, seed: int, layers: bool = False) -> dict[str, np.ndarray]:
+    """A pair whose camera only translates (by up to 12 px along each axis)."""
+    m = MotionConfig(max_shift=0.2, max_rotate_deg=0.0, max_zoom=0.0, max_perspective=0.0,
+                     noise=0.0, motion_blur=motion_blur)
+    rng = np.random.default_rng(seed)
+    srcs = [photo(11, *SIZE), photo(12, *SIZE)] if layers else []
+    return make_pair(photo(10, 96, 144), srcs, SIZE, rng, m, photometric=False)
+
+
+def test_motion_blur_streaks_each_frame_along_its_motion_and_keeps_the_geometry():
+    """The blur runs along the motion: detail along the pan falls more than across it; the
+    two frames get their own streak lengths; flow and mask are those of the sharp pair."""
+    def detail(img: np.ndarray, d: np.ndarray) -> float:
+        gy, gx = np.gradient(img.mean(-1))
+        return float(np.abs(gx * d[0] + gy * d[1]).mean())
+
+    gaps = []  # how much more detail a streaked frame loses along the pan than across it
+    for seed in range(6):
+        plain, streaked = _pan(0.0, seed), _pan(1.0, seed)
+        np.testing.assert_array_equal(plain["flow"], streaked["flow"])
+        np.testing.assert_array_equal(plain["mask"], streaked["mask"])
+        f = plain["flow"].reshape(-1, 2).mean(0)
+        assert np.linalg.norm(f) > 2 and np.allclose(plain["flow"], f, atol=1e-3)  # a pure pan
+        along, across = f / np.linalg.norm(f), np.array([-f[1], f[0]]) / np.linalg.norm(f)
+        ratio = {k: (detail(streaked[k], along) / detail(plain[k], along),
+                     detail(streaked[k], across) / detail(plain[k], across)) for k in ("prev", "cur")}
+        for k, (a, c) in ratio.items():  # a frame that drew a streak under 0.5 px stays sharp
+            assert a == c == 1.0 or a < min(c, 0.95), (seed, k, a, c)
+            if a < 1.0:
+                gaps.append(c - a)
+        assert abs(ratio["prev"][0] - ratio["cur"][0]) > 0.01, (seed, ratio)
+    assert len(gaps) >= 8 and np.mean(gaps) > 0.05, gaps
+
+
+def test_the_previous_frames_motion_follows_its_layers():
+    """Each pixel of prev moves as the surface it shows: the camera's pan on the
+    background, the layer's own motion on a layer (where the flow of cur says the same)."""
+    from vidstyle.data.synthetic import _prev_motion
+
+    rng = np.random.default_rng(0)
+    ys, xs = np.mgrid[0:SIZE[0], 0:SIZE[1]].astype(np.float64)
+    cam_prev = np.eye(3)
+    cam_cur = np.array([[1.0, 0, 3.0], [0, 1, -2.0], [0, 0, 1]])  # pan by (3, -2)
+    lay_prev = np.array([[1.0, 0, -10.0], [0, 1, -10.0], [0, 0, 1]])
+    lay_cur = lay_prev @ np.linalg.inv(np.array([[1.0, 0, 5.0], [0, 1, 1.0], [0, 0, 1]]))
+    a_prev = np.zeros(SIZE, bool)
+    a_prev[10:30, 10:30] = rng.random((20, 20)) > 0.3
+    motion = _prev_motion(cam_prev, cam_cur, [(lay_prev, lay_cur, a_prev, None)], xs, ys)
+    np.testing.assert_allclose(motion[~a_prev], np.broadcast_to([3.0, -2.0], motion[~a_prev].shape))
+    np.testing.assert_allclose(motion[a_prev], np.broadcast_to([-5.0, -1.0], motion[a_prev].shape))

@@ -127,15 +127,17 @@ def test_cli_train_flags_reach_the_config(tmp_path, style, photos):
                "--content-weight", "2e-4", "--style-weight", "3e-5", "--tv-weight", "0.5",
                "--temporal-weight", "100", "--style-size", "48", "--val-every", "1",
                "--frame-blur", "1.5", "--frame-shading", "0.1", "--frame-jitter", "1",
-               "--frame-motion", "1.5", "--frame-layers", "3"])
+               "--frame-motion", "1.5", "--frame-layers", "3", "--frame-motion-blur", "0.5",
+               "--occlusion-weight", "3"])
     assert rc == 0
     tc = load_checkpoint(out / MODEL)[1]["meta"]["train_config"]
     w = tc["weights"]
     assert (w["content"], w["style"], w["tv"], w["temporal_output"]) == (2e-4, 3e-5, 0.5, 100.0)
     assert w["temporal_feature"] == pytest.approx(1.0)  # the reconet ratio 50:5000
+    assert w["occlusion"] == 3.0
     assert tc["style_size"] == 48 and tc["init"] == str(init) and tc["val_every"] == 1
     assert (tc["frame_blur"], tc["frame_shading"], tc["frame_jitter"]) == (1.5, 0.1, 1.0)
-    assert (tc["frame_motion"], tc["frame_layers"]) == (1.5, 3)
+    assert (tc["frame_motion"], tc["frame_layers"], tc["frame_motion_blur"]) == (1.5, 3, 0.5)
 
 
 def test_cli_init_refuses_architecture_flags(tmp_path, style, photos, capsys):
@@ -156,6 +158,11 @@ def test_cli_refuses_a_temporal_weight_without_a_temporal_loss(tmp_path, style, 
                "-o", str(tmp_path / "r"), "--steps", "1", "--temporal-weight", "100"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1 and len(err) == 1 and "per-frame preset has no temporal loss" in err[0]
+    assert not (tmp_path / "r").exists()
+    rc = main(["train", "--preset", "per-frame", "--style", style, "--data", f"photos:{photos}",
+               "-o", str(tmp_path / "r"), "--steps", "1", "--occlusion-weight", "3"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "drop --occlusion-weight" in err[0]
     assert not (tmp_path / "r").exists()
 
 

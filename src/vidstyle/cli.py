@@ -281,7 +281,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             "num_workers": args.workers, "checkpoint_every": args.checkpoint_every,
             "sample_every": args.sample_every, "style_size": args.style_size,
             "minutes": args.minutes, "val_every": args.val_every, "snapshot_every": args.snapshot_every,
-            "frame_blur": args.frame_blur, "frame_shading": args.frame_shading,
+            "frame_blur": args.frame_blur, "frame_motion_blur": args.frame_motion_blur,
+            "frame_shading": args.frame_shading,
             "frame_jitter": args.frame_jitter, "frame_motion": args.frame_motion,
             "frame_layers": args.frame_layers, "fit": args.fit,
         }.items() if v is not None
@@ -320,12 +321,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.teacher and args.distill is None:
         raise VidstyleError("--teacher needs --distill WEIGHT (e.g. --distill 10)")
     cfg = preset_config(args.preset, **overrides)
-    if args.temporal_weight and not cfg.weights.temporal_output:
-        raise VidstyleError(f"the {args.preset} preset has no temporal loss: drop --temporal-weight, "
-                            "or train --preset huang or reconet")
+    for flag, value in (("--temporal-weight", args.temporal_weight),
+                        ("--occlusion-weight", args.occlusion_weight)):
+        if value and not cfg.weights.temporal_output:
+            raise VidstyleError(f"the {args.preset} preset has no temporal loss: drop {flag}, "
+                                "or train --preset huang or reconet")
     cfg = replace(cfg, weights=cfg.weights.scaled(
         content=args.content_weight, style=args.style_weight, tv=args.tv_weight,
-        temporal=args.temporal_weight, distill=args.distill))
+        temporal=args.temporal_weight, distill=args.distill, occlusion=args.occlusion_weight))
     path = train(cfg, args.output, device=args.device, resume=args.resume,
                  overwrite=args.overwrite, progress=not args.quiet)
     print(f"wrote {path}")
@@ -532,12 +535,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--temporal-weight", type=_nonnegative_float,
                    help="weight of the output temporal term (reconet, huang: default 50000); the "
                         "feature term keeps the preset's ratio to it")
+    t.add_argument("--occlusion-weight", type=_positive_float, metavar="W",
+                   help="weight the temporal terms W times on pixels within 8 px of an occlusion "
+                        "(where moving things meet what they uncover), their mean kept (default 1)")
     t.add_argument("--style-size", type=_positive_int,
                    help="long side the style image is scaled to: the stroke scale (larger = bigger "
                         "strokes; default 384)")
     t.add_argument("--frame-blur", type=_nonnegative_float, metavar="SIGMA",
                    help="photo pairs: blur each frame by a Gaussian of sigma drawn up to SIGMA px, "
                         "on its own, so the temporal loss sees defocus and motion blur change")
+    t.add_argument("--frame-motion-blur", type=_nonnegative_float, metavar="X",
+                   help="photo pairs: blur each frame along its own motion, by a streak of up to "
+                        "X times that motion (drawn for each frame on its own; 0.5: a half-open "
+                        "shutter), as fast-moving parts of real footage are")
     t.add_argument("--frame-shading", type=_nonnegative_float, metavar="A",
                    help="photo pairs: multiply the current frame by a smooth gain field in 1 +- A "
                         "(local light changes between frames)")

@@ -8,12 +8,13 @@ frame to the previous one and the occlusion mask are exact, with no estimator.
 Small global brightness/contrast changes between the frames give the
 relative-luminance term of ReCoNet's output temporal loss something to learn,
 and mild noise keeps the network from relying on pixel-exact repetition. On request
-(``MotionConfig.blur``, ``MotionConfig.shading``, ``MotionConfig.jitter``) each frame is
-also blurred by its own amount, the current one shaded by a smooth gain field, and the
-current one shifted by a smooth displacement that the flow does not include: the
-changes that real footage has between frames besides motion (defocus and motion blur,
-light, flow that misses the pixels by a little), which a stylization network otherwise
-amplifies into flicker (docs/recipe.md).
+(``MotionConfig.blur``, ``MotionConfig.motion_blur``, ``MotionConfig.shading``,
+``MotionConfig.jitter``) each frame is also blurred by its own amount, isotropically or
+along its own motion, the current one shaded by a smooth gain field, and the current one
+shifted by a smooth displacement that the flow does not include: the changes that real
+footage has between frames besides motion (defocus and motion blur, light, flow that
+misses the pixels by a little), which a stylization network otherwise amplifies into
+flicker (docs/recipe.md).
 
 Coordinates are pixel centres, x right, y down; a 3x3 matrix ``H`` maps frame
 pixels to source-image pixels (``cv2.WARP_INVERSE_MAP`` semantics).
@@ -50,6 +51,9 @@ class MotionConfig:
     contrast: float = 0.06  # multiplicative change of the current frame, 1 +-
     noise: float = 0.01  # std of Gaussian noise added to each frame
     blur: float = 0.0  # max sigma (px) of a Gaussian blur drawn for each frame on its own
+    # max length of a frame's motion blur as a multiple of its motion to the other frame
+    # (drawn for each frame on its own; 0.5 is a half-open shutter at constant speed)
+    motion_blur: float = 0.0
     shading: float = 0.0  # amplitude of a smooth multiplicative gain field on the current frame
     jitter: float = 0.0  # max shift (px) of the current frame by a smooth field the flow omits
 
@@ -176,7 +180,7 @@ def make_pair(
     # The prev frame must be able to see where each cur pixel came from. Sampling is
     # bilinear, so require a 1-pixel margin.
     valid = (px >= 0) & (px <= ww - 1) & (py >= 0) & (py <= hh - 1)
-    layer_stack: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    layer_stack: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     n_layers = int(rng.integers(m.layers[0], m.layers[1] + 1)) if layer_sources else 0
     for k in range(n_layers):
@@ -206,7 +210,7 @@ def make_pair(
         t_cur = _render(tex, lay_cur, size).astype(np.float32) / 255.0
         prev[a_prev] = t_prev[a_prev]
         cur[a_cur] = t_cur[a_cur]
-        layer_stack.append((lay_prev, a_prev, a_cur))
+        layer_stack.append((lay_prev, lay_cur, a_prev, a_cur))
         # Flow on this layer's pixels of cur: texture point seen in prev.
         tx, ty = _apply(lay_cur, xs, ys)
         lx, ly = _apply(np.linalg.inv(lay_prev), tx, ty)
@@ -224,10 +228,10 @@ def make_pair(
     fx = np.clip(np.rint(xs + flow[..., 0]), 0, ww - 1).astype(int)
     fy = np.clip(np.rint(ys + flow[..., 1]), 0, hh - 1).astype(int)
     top = -np.ones((hh, ww), int)  # index of the top layer at each cur pixel
-    for k, (_, _, a_cur) in enumerate(layer_stack):
+    for k, (_, _, _, a_cur) in enumerate(layer_stack):
         top[a_cur] = k
     top_prev = -np.ones((hh, ww), int)
-    for k, (_, a_prev, _) in enumerate(layer_stack):
+    for k, (_, _, a_prev, _) in enumerate(layer_stack):
         top_prev[a_prev] = k
     valid &= top_prev[fy, fx] == top  # the visible surface at the source is the same one
     # Pixels next to a layer edge mix two surfaces under bilinear sampling: drop them.
@@ -235,6 +239,10 @@ def make_pair(
     edge_prev = _edges(top_prev)[fy, fx]
     valid &= ~edge_cur & ~edge_prev
 
+    if m.motion_blur > 0:  # in the camera: streaks along each frame's own motion
+        motion_prev = _prev_motion(cam_prev, cam_cur, layer_stack, xs, ys)
+        prev = _motion_blur(prev, motion_prev, rng.uniform(0.0, m.motion_blur))
+        cur = _motion_blur(cur, flow, rng.uniform(0.0, m.motion_blur))
     if m.jitter > 0:  # after the flow is fixed: the flow misses this shift
         cur = _jitter(cur, rng, m.jitter)
     if photometric:
@@ -279,6 +287,38 @@ def _jitter(frame: np.ndarray, rng: np.random.Generator, max_shift: float) -> np
     dx, dy = (_smooth_field(rng, (hh, ww), max_shift) for _ in range(2))
     return cv2.remap(frame, (xs + dx).astype(np.float32), (ys + dy).astype(np.float32),
                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _prev_motion(cam_prev: np.ndarray, cam_cur: np.ndarray, layer_stack: list, xs: np.ndarray,
+                 ys: np.ndarray) -> np.ndarray:
+    """``(H, W, 2)``: for each pixel of prev, where the surface it shows is in prev minus
+    where it is in cur (the same sense as the flow of cur): the background's camera motion,
+    or that of the top layer there."""
+    bx, by = _apply(np.linalg.inv(cam_cur), *_apply(cam_prev, xs, ys))
+    motion = np.stack([xs - bx, ys - by], -1)
+    for lay_prev, lay_cur, a_prev, _ in layer_stack:
+        lx, ly = _apply(np.linalg.inv(lay_cur), *_apply(lay_prev, xs, ys))
+        motion[a_prev] = np.stack([xs - lx, ys - ly], -1)[a_prev]
+    return motion
+
+
+def _motion_blur(frame: np.ndarray, motion: np.ndarray, amount: float) -> np.ndarray:
+    """``frame`` averaged along a streak of ``amount`` times each pixel's ``motion``
+    (``(H, W, 2)`` px), centred on the pixel: a shutter open while the scene moves. No
+    blur for streaks under half a pixel."""
+    streak = motion * amount
+    length = float(np.abs(streak).max(initial=0.0))
+    if length < 0.5:
+        return frame
+    hh, ww = frame.shape[:2]
+    ys, xs = np.mgrid[0:hh, 0:ww].astype(np.float32)
+    sx, sy = streak[..., 0].astype(np.float32), streak[..., 1].astype(np.float32)
+    n = int(min(24, np.ceil(length) + 1))
+    out = np.zeros_like(frame)
+    for t in np.linspace(-0.5, 0.5, n, dtype=np.float32):
+        out += cv2.remap(frame, xs + t * sx, ys + t * sy, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT)
+    return out / n
 
 
 def _random_blur(frame: np.ndarray, rng: np.random.Generator, max_sigma: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from vidstyle.losses.temporal import (
     masked_temporal_loss,
     output_temporal_loss,
     plain_output_temporal_loss,
+    weight_near_occlusions,
 )
 from vidstyle.losses.vgg import VGG19
 
@@ -30,4 +31,5 @@ __all__ = [
     "plain_output_temporal_loss",
     "style_loss",
     "tv_loss",
+    "weight_near_occlusions",
 ]

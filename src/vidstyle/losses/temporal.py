@@ -8,6 +8,7 @@ where the current pixel is visible in the previous frame.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from vidstyle._checks import at_least_float32, check_shape
 from vidstyle.flow.warp import resize_flow, resize_mask, warp
@@ -18,6 +19,31 @@ def _masked_mean(sq: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``(1/D) sum M * sq`` where D is the number of elements of ``sq`` (ReCoNet's
     normalisation: by all elements, not only the valid ones)."""
     return (sq * mask).sum() / sq.numel()
+
+
+def weight_near_occlusions(mask: torch.Tensor, weight: float, radius: int = 8) -> torch.Tensor:
+    """``mask`` with its valid pixels within ``radius`` px of a left-out one (occluded, or
+    flowing out of the frame) weighted ``weight`` times the others, rescaled per item so
+    that the mean weight of the valid pixels stays that of ``mask``: the temporal terms'
+    attention moves to where things move against their surroundings, their size does not.
+
+    In the Sintel benchmark most of a trained model's flicker beyond its input's lies there
+    (``benchmarks/estab_regions.py``, docs/recipe.md).
+
+    Args:
+        mask: ``(B, 1, H, W)`` in [0, 1], 1 = valid.
+        weight: > 0; 1 returns ``mask`` itself.
+    """
+    check_shape("weight_near_occlusions: mask", mask, ("B", 1, "H", "W"), {})
+    if not weight > 0:
+        raise ValueError(f"weight_near_occlusions: weight must be > 0, got {weight}")
+    if weight == 1.0:
+        return mask
+    m = at_least_float32(mask)
+    near = F.max_pool2d((m <= 0).to(m.dtype), 2 * radius + 1, stride=1, padding=radius)
+    weighted = m * (1.0 + (weight - 1.0) * near)
+    total, new = m.sum(dim=(1, 2, 3), keepdim=True), weighted.sum(dim=(1, 2, 3), keepdim=True)
+    return weighted * (total / new.clamp_min(1e-12))
 
 
 def masked_temporal_loss(x: torch.Tensor, warped: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -30,6 +30,9 @@ class LossWeights:
     temporal_feature: float = 0.0  # lf: L_temp_f on the encoder output (reconet)
     temporal_output: float = 0.0  # lo: L_temp_o on the output (reconet, huang)
     luminance: bool = True  # L_temp_o follows the input's relative luminance (reconet)
+    # weight of the temporal terms' pixels within 8 px of an occlusion relative to the
+    # others, their mean kept (vidstyle.losses.weight_near_occlusions)
+    occlusion: float = 1.0
     distill: float = 0.0  # d: mean squared difference to the teacher's output ([0, 1] images)
 
     def scaled(
@@ -40,6 +43,7 @@ class LossWeights:
         tv: float | None = None,
         temporal: float | None = None,
         distill: float | None = None,
+        occlusion: float | None = None,
     ) -> LossWeights:
         """These weights with the given ones replaced (``None`` keeps a weight).
 
@@ -47,7 +51,8 @@ class LossWeights:
         weight with it, keeping their ratio (the preset's balance of the two terms).
         """
         new: dict[str, float] = {
-            k: v for k, v in {"content": content, "style": style, "tv": tv, "distill": distill}.items()
+            k: v for k, v in {"content": content, "style": style, "tv": tv, "distill": distill,
+                              "occlusion": occlusion}.items()
             if v is not None
         }
         if temporal is not None:
@@ -67,6 +72,7 @@ class TrainConfig:
     data: tuple[str, ...] = ()  # data specs: "photos:DIR", "clip:FILE_OR_DIR", "sintel:ROOT"
     data_weights: tuple[float, ...] = ()  # mixture weights (default: equal)
     frame_blur: float = 0.0  # photos: max sigma (px) of a blur drawn for each frame of a pair
+    frame_motion_blur: float = 0.0  # photos: max motion-blur streak of a frame, times its motion
     frame_shading: float = 0.0  # photos: amplitude of a smooth gain field on the current frame
     frame_jitter: float = 0.0  # photos: max shift (px) of the current frame that the flow omits
     frame_motion: float = 1.0  # photos: scale of the synthetic camera and layer motion

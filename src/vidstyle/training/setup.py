@@ -207,7 +207,8 @@ def setup_run(cfg: TrainConfig, out: Path, *, device: str, resume: bool, overwri
         cfg, ckpt = load_resume_state(cfg, out)
 
     # The data are checked (and clip flow cached) before anything is written.
-    motion = MotionConfig(blur=cfg.frame_blur, shading=cfg.frame_shading, jitter=cfg.frame_jitter)
+    motion = MotionConfig(blur=cfg.frame_blur, motion_blur=cfg.frame_motion_blur,
+                          shading=cfg.frame_shading, jitter=cfg.frame_jitter)
     motion = motion.moving(cfg.frame_motion, cfg.frame_layers)
     dataset = build_dataset(cfg.data, cfg.data_weights, (cfg.size, cfg.size), cfg.seed, motion)
 

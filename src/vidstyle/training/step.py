@@ -19,6 +19,7 @@ from vidstyle.losses import (
     output_temporal_loss,
     plain_output_temporal_loss,
     tv_loss,
+    weight_near_occlusions,
 )
 from vidstyle.models.checkpoint import load_checkpoint
 from vidstyle.pretrained import resolve_model
@@ -87,6 +88,8 @@ class Losses(torch.nn.Module):
             with torch.no_grad():
                 teacher_out = self.teacher(x.float())
             terms["distill"] = 2 * w.distill * torch.mean((out.float() - teacher_out) ** 2)
+        if w.temporal_feature > 0 or w.temporal_output > 0:
+            mask = weight_near_occlusions(mask, w.occlusion)
         if w.temporal_feature > 0:
             terms["temp_f"] = w.temporal_feature * feature_temporal_loss(feat[b:], feat[:b], flow, mask)
         if w.temporal_output > 0:
