@@ -140,3 +140,32 @@ def test_the_previous_frames_motion_follows_its_layers():
     motion = _prev_motion(cam_prev, cam_cur, [(lay_prev, lay_cur, a_prev, None)], xs, ys)
     np.testing.assert_allclose(motion[~a_prev], np.broadcast_to([3.0, -2.0], motion[~a_prev].shape))
     np.testing.assert_allclose(motion[a_prev], np.broadcast_to([-5.0, -1.0], motion[a_prev].shape))
+
+
+def test_deform_bends_the_layer_and_the_flow_follows():
+    """A smooth deformation of the layer in cur only: prev and the background stay, the
+    layer's pixels move, and the flow still brings prev onto cur on the valid pixels."""
+    import torch
+
+    from vidstyle.flow import warp
+
+    def pair(deform: float) -> dict[str, np.ndarray]:
+        m = MotionConfig(noise=0.0, deform=deform, layers=(1, 1))
+        layers = [photo(11, *SIZE), photo(12, *SIZE)]
+        return make_pair(photo(10, 96, 144), layers, SIZE, np.random.default_rng(4), m,
+                         photometric=False)
+
+    def residual(p: dict[str, np.ndarray], flow: np.ndarray, where: np.ndarray) -> float:
+        t = {k: torch.from_numpy(v).permute(2, 0, 1)[None] for k, v in
+             (("prev", p["prev"]), ("cur", p["cur"]), ("flow", flow))}
+        diff = (warp(t["prev"], t["flow"]) - t["cur"]).abs().mean(1)[0].numpy()
+        return float(diff[where & (p["mask"] > 0)].mean())
+
+    plain, bent = pair(0.0), pair(4.0)
+    np.testing.assert_array_equal(plain["prev"], bent["prev"])
+    moved = np.abs(bent["flow"] - plain["flow"]).max(-1) > 0.5
+    assert 0.02 < moved.mean() < 0.9  # some pixels (on the layer), not the background
+    everywhere = np.ones(moved.shape, bool)
+    assert residual(bent, bent["flow"], everywhere) < 1.5 * residual(plain, plain["flow"], everywhere)
+    # on the bent pixels the new flow, not the rigid one, brings prev onto cur
+    assert residual(bent, bent["flow"], moved) < 0.6 * residual(bent, plain["flow"], moved)

@@ -128,7 +128,7 @@ def test_cli_train_flags_reach_the_config(tmp_path, style, photos):
                "--temporal-weight", "100", "--style-size", "48", "--val-every", "1",
                "--frame-blur", "1.5", "--frame-shading", "0.1", "--frame-jitter", "1",
                "--frame-motion", "1.5", "--frame-layers", "3", "--frame-motion-blur", "0.5",
-               "--occlusion-weight", "3"])
+               "--occlusion-weight", "3", "--frame-deform", "2"])
     assert rc == 0
     tc = load_checkpoint(out / MODEL)[1]["meta"]["train_config"]
     w = tc["weights"]
@@ -138,6 +138,7 @@ def test_cli_train_flags_reach_the_config(tmp_path, style, photos):
     assert tc["style_size"] == 48 and tc["init"] == str(init) and tc["val_every"] == 1
     assert (tc["frame_blur"], tc["frame_shading"], tc["frame_jitter"]) == (1.5, 0.1, 1.0)
     assert (tc["frame_motion"], tc["frame_layers"], tc["frame_motion_blur"]) == (1.5, 3, 0.5)
+    assert tc["frame_deform"] == 2.0
 
 
 def test_cli_init_refuses_architecture_flags(tmp_path, style, photos, capsys):

@@ -282,6 +282,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "sample_every": args.sample_every, "style_size": args.style_size,
             "minutes": args.minutes, "val_every": args.val_every, "snapshot_every": args.snapshot_every,
             "frame_blur": args.frame_blur, "frame_motion_blur": args.frame_motion_blur,
+            "frame_deform": args.frame_deform,
             "frame_shading": args.frame_shading,
             "frame_jitter": args.frame_jitter, "frame_motion": args.frame_motion,
             "frame_layers": args.frame_layers, "fit": args.fit,
@@ -548,6 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="photo pairs: blur each frame along its own motion, by a streak of up to "
                         "X times that motion (drawn for each frame on its own; 0.5: a half-open "
                         "shutter), as fast-moving parts of real footage are")
+    t.add_argument("--frame-deform", type=_nonnegative_float, metavar="PX",
+                   help="photo pairs: bend each moving layer by a smooth field of up to PX px "
+                        "that the flow includes (bodies that change shape as they move)")
     t.add_argument("--frame-shading", type=_nonnegative_float, metavar="A",
                    help="photo pairs: multiply the current frame by a smooth gain field in 1 +- A "
                         "(local light changes between frames)")

@@ -47,6 +47,9 @@ class MotionConfig:
     layer_size: tuple[float, float] = (0.2, 0.5)  # layer diameter, fraction of crop side
     layer_shift: float = 0.06  # layer translation, fraction of crop side
     layer_rotate_deg: float = 6.0
+    # max displacement (px) of a smooth non-rigid deformation of each layer between the
+    # frames, which the flow includes: bodies that bend and stretch as they move
+    deform: float = 0.0
     brightness: float = 0.06  # additive change of the current frame, +-
     contrast: float = 0.06  # multiplicative change of the current frame, 1 +-
     noise: float = 0.01  # std of Gaussian noise added to each frame
@@ -106,6 +109,13 @@ def _render(src: np.ndarray, h: np.ndarray, size: tuple[int, int], interp=cv2.IN
     return cv2.warpPerspective(
         src, h, (ww, hh), flags=interp | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
     )
+
+
+def _remap(src: np.ndarray, x: np.ndarray, y: np.ndarray, interp=cv2.INTER_LINEAR) -> np.ndarray:
+    """``src`` sampled at the source coordinates ``x``, ``y`` (one per output pixel), as
+    :func:`_render` samples along a homography."""
+    return cv2.remap(src, x.astype(np.float32), y.astype(np.float32), interp,
+                     borderMode=cv2.BORDER_REFLECT)
 
 
 def _shape_mask(rng: np.random.Generator, side: int) -> np.ndarray:
@@ -201,18 +211,26 @@ def make_pair(
             px0 + d / 2, py0 + d / 2,
         )
         lay_cur = lay_prev @ np.linalg.inv(lmove)  # layer moves by lmove in frame coords
+        # Texture point of each pixel of cur: the layer's motion, then (on request) a
+        # smooth deformation of the layer that prev does not have.
+        if m.deform > 0:
+            tx, ty = _apply(lay_cur, xs + _smooth_field(rng, size, m.deform),
+                            ys + _smooth_field(rng, size, m.deform))
+            a_cur = _remap(alpha, tx, ty, cv2.INTER_NEAREST).astype(bool)
+            t_cur = _remap(tex, tx, ty).astype(np.float32) / 255.0
+        else:
+            tx, ty = _apply(lay_cur, xs, ys)
+            a_cur = _render(alpha, lay_cur, size, cv2.INTER_NEAREST).astype(bool)
+            t_cur = _render(tex, lay_cur, size).astype(np.float32) / 255.0
         a_prev = _render(alpha, lay_prev, size, cv2.INTER_NEAREST).astype(bool)
-        a_cur = _render(alpha, lay_cur, size, cv2.INTER_NEAREST).astype(bool)
-        # _render reflects at the border; a layer must not repeat outside its own square.
+        # Sampling reflects at the border; a layer must not repeat outside its own square.
         a_prev &= _inside_square(lay_prev, xs, ys, d)
-        a_cur &= _inside_square(lay_cur, xs, ys, d)
+        a_cur &= (tx >= 0) & (tx <= d - 1) & (ty >= 0) & (ty <= d - 1)
         t_prev = _render(tex, lay_prev, size).astype(np.float32) / 255.0
-        t_cur = _render(tex, lay_cur, size).astype(np.float32) / 255.0
         prev[a_prev] = t_prev[a_prev]
         cur[a_cur] = t_cur[a_cur]
         layer_stack.append((lay_prev, lay_cur, a_prev, a_cur))
         # Flow on this layer's pixels of cur: texture point seen in prev.
-        tx, ty = _apply(lay_cur, xs, ys)
         lx, ly = _apply(np.linalg.inv(lay_prev), tx, ty)
         flow[a_cur] = np.stack([lx - xs, ly - ys], -1)[a_cur]
         # Layer pixels of cur are valid if the same texture point is visible in prev:

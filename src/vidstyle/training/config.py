@@ -73,6 +73,7 @@ class TrainConfig:
     data_weights: tuple[float, ...] = ()  # mixture weights (default: equal)
     frame_blur: float = 0.0  # photos: max sigma (px) of a blur drawn for each frame of a pair
     frame_motion_blur: float = 0.0  # photos: max motion-blur streak of a frame, times its motion
+    frame_deform: float = 0.0  # photos: max px of a smooth bending of each layer (in the flow)
     frame_shading: float = 0.0  # photos: amplitude of a smooth gain field on the current frame
     frame_jitter: float = 0.0  # photos: max shift (px) of the current frame that the flow omits
     frame_motion: float = 1.0  # photos: scale of the synthetic camera and layer motion

@@ -208,7 +208,8 @@ def setup_run(cfg: TrainConfig, out: Path, *, device: str, resume: bool, overwri
 
     # The data are checked (and clip flow cached) before anything is written.
     motion = MotionConfig(blur=cfg.frame_blur, motion_blur=cfg.frame_motion_blur,
-                          shading=cfg.frame_shading, jitter=cfg.frame_jitter)
+                          shading=cfg.frame_shading, jitter=cfg.frame_jitter,
+                          deform=cfg.frame_deform)
     motion = motion.moving(cfg.frame_motion, cfg.frame_layers)
     dataset = build_dataset(cfg.data, cfg.data_weights, (cfg.size, cfg.size), cfg.seed, motion)
 
