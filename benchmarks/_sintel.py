@@ -8,7 +8,7 @@ Sintel pairs at 1024x436 (final pass), ground-truth flow and occlusion.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -17,6 +17,8 @@ from vidstyle.data.sintel import load_pair, sintel_pairs
 from vidstyle.eval.metrics import StyleReference, content_distances, e_stab, pair_stability_error
 from vidstyle.image import load_image
 from vidstyle.losses.vgg import VGG19
+from vidstyle.models import load_checkpoint
+from vidstyle.pretrained import resolve_model
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -31,6 +33,14 @@ STYLE_FILES = {
     "shipwreck": "turner_shipwreck_of_the_minotaur.jpg",
 }
 STYLE_EVAL_SIZE = 512  # long side of the style image whose Grams the outputs are compared with
+
+
+def input_and_models(names: list[str]) -> Iterator[tuple[str, Callable[[torch.Tensor], torch.Tensor]]]:
+    """``("input frames", identity)``, then each model by its name (a bundled style's reconet
+    model or a model file), loaded in float32 for evaluation when its turn comes."""
+    yield "input frames", lambda x: x
+    for name in names:
+        yield name, load_checkpoint(resolve_model(name))[0].float().eval()
 
 
 class SintelBench:

@@ -33,12 +33,10 @@ from pathlib import Path
 
 import torch
 from _report import write_markdown
-from _sintel import SintelBench
+from _sintel import SintelBench, input_and_models
 
 from vidstyle.eval.metrics import e_stab, pair_stability_error
 from vidstyle.flow.warp import warp
-from vidstyle.models import load_checkpoint
-from vidstyle.pretrained import resolve_model
 
 
 def contrast(x: torch.Tensor) -> float:
@@ -76,11 +74,9 @@ def main() -> None:
         raise SystemExit(f"--input-scale must be > 0, got {args.input_scale}")
 
     bench = SintelBench()
-    rows = {"input frames": measure(lambda x: x, bench, args.input_scale)}
-    print(json.dumps({"model": "input frames", **rows["input frames"]}), flush=True)
-    for name in args.models:
-        model = load_checkpoint(resolve_model(name))[0].float().eval()
-        rows[name] = measure(model, bench, args.input_scale)
+    rows = {}
+    for name, fn in input_and_models(args.models):
+        rows[name] = measure(fn, bench, args.input_scale)
         print(json.dumps({"model": name, **rows[name]}), flush=True)
 
     base = rows["input frames"]["ratio"]

@@ -39,12 +39,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from _report import write_markdown
-from _sintel import SintelBench, save_jpeg
+from _sintel import SintelBench, input_and_models, save_jpeg
 from estab_contrast import contrast
 
 from vidstyle.flow.warp import inside_mask, warp
-from vidstyle.models import load_checkpoint
-from vidstyle.pretrained import resolve_model
 
 REGIONS = ("near occlusions", "border", "interior")
 
@@ -114,15 +112,12 @@ def main() -> None:
         pair = next((d for p, d in zip(bench.pairs, bench.loaded) if p.scene == args.map), None)
         if pair is None:
             raise SystemExit(f"no pair of scene {args.map!r}: {sorted({p.scene for p in bench.pairs})}")
-    maps = [map_row(lambda x: x, pair)] if pair else []
-    rows = {"input frames": measure(lambda x: x, bench, args.radius)}
-    print(json.dumps({"model": "input frames", **rows["input frames"]}), flush=True)
-    for name in args.models:
-        model = load_checkpoint(resolve_model(name))[0].float().eval()
-        rows[name] = measure(model, bench, args.radius)
+    rows, maps = {}, []
+    for name, fn in input_and_models(args.models):
+        rows[name] = measure(fn, bench, args.radius)
         print(json.dumps({"model": name, **rows[name]}), flush=True)
-        if pair:
-            maps.append(map_row(model, pair))
+        if pair is not None:
+            maps.append(map_row(fn, pair))
 
     base = rows["input frames"]
     for r in rows.values():
