@@ -209,6 +209,19 @@ def test_style_loss_target_cached_and_zero_on_style(vgg):
     assert set(sl.targets) == set(STYLE_LAYERS)
 
 
+def test_style_layer_weights_scale_each_layers_term(vgg):
+    style = torch.rand(1, 3, 48, 48)
+    feats = vgg(torch.rand(1, 3, 48, 48) * 0.2, STYLE_LAYERS)
+    per_layer = [StyleLoss(vgg, style, [n])(feats).item() for n in STYLE_LAYERS]
+    weights = (2.0, 0.0, 0.5, 3.0)
+    weighted = StyleLoss(vgg, style, STYLE_LAYERS, weights)(feats).item()
+    assert weighted == pytest.approx(sum(w * t for w, t in zip(weights, per_layer)), rel=1e-5)
+    assert StyleLoss(vgg, style)(feats).item() == pytest.approx(sum(per_layer), rel=1e-5)
+    for bad in [(1.0, 1.0), (1.0, -1.0, 1.0, 1.0), (1.0, float("nan"), 1.0, 1.0)]:
+        with pytest.raises(ValueError, match="non-negative layer weights"):
+            StyleLoss(vgg, style, STYLE_LAYERS, bad)
+
+
 def test_vgg_too_small_input_is_a_clear_error(vgg):
     with pytest.raises(ValueError, match="too small for relu4_3"):
         vgg(torch.rand(1, 3, 7, 40), ["relu4_3"])

@@ -13,7 +13,7 @@ import torch
 from vidstyle.cli import main
 from vidstyle.errors import VidstyleError
 from vidstyle.models import ReCoNet, load_checkpoint, save_checkpoint
-from vidstyle.training import LossWeights, preset_config
+from vidstyle.training import LossWeights, TrainConfig, preset_config
 from vidstyle.training.loop import CHECKPOINT, LOG, MODEL, train
 from vidstyle.training.setup import can_grow, load_grown
 
@@ -128,13 +128,16 @@ def test_cli_train_flags_reach_the_config(tmp_path, style, photos):
                "--temporal-weight", "100", "--style-size", "48", "--val-every", "1",
                "--frame-blur", "1.5", "--frame-shading", "0.1", "--frame-jitter", "1",
                "--frame-motion", "1.5", "--frame-layers", "3", "--frame-motion-blur", "0.5",
-               "--occlusion-weight", "3", "--frame-deform", "2"])
+               "--occlusion-weight", "3", "--frame-deform", "2",
+               "--style-layer-weights", "1,2,0.5,8"])
     assert rc == 0
     tc = load_checkpoint(out / MODEL)[1]["meta"]["train_config"]
     w = tc["weights"]
     assert (w["content"], w["style"], w["tv"], w["temporal_output"]) == (2e-4, 3e-5, 0.5, 100.0)
     assert w["temporal_feature"] == pytest.approx(1.0)  # the reconet ratio 50:5000
     assert w["occlusion"] == 3.0
+    assert tuple(w["style_layers"]) == (1.0, 2.0, 0.5, 8.0)
+    assert TrainConfig.from_dict(tc).weights.style_layers == (1.0, 2.0, 0.5, 8.0)
     assert tc["style_size"] == 48 and tc["init"] == str(init) and tc["val_every"] == 1
     assert (tc["frame_blur"], tc["frame_shading"], tc["frame_jitter"]) == (1.5, 0.1, 1.0)
     assert (tc["frame_motion"], tc["frame_layers"], tc["frame_motion_blur"]) == (1.5, 3, 0.5)
@@ -151,6 +154,16 @@ def test_cli_init_refuses_architecture_flags(tmp_path, style, photos, capsys):
         main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
               "-o", str(tmp_path / "r"), "--minutes", "0"])
     assert e.value.code == 2 and "must be a finite number > 0" in capsys.readouterr().err
+
+
+def test_cli_refuses_bad_style_layer_weights(tmp_path, style, photos, capsys):
+    for bad, why in [("1,2,3", "give 4 comma-separated weights"), ("1,x,1,1", "finite numbers >= 0"),
+                     ("0,0,0,0", "at least one weight must be > 0"), ("1,-1,1,1", "finite numbers >= 0")]:
+        with pytest.raises(SystemExit) as e:
+            main(["train", "--preset", "debug", "--style", style, "--data", f"photos:{photos}",
+                  "-o", str(tmp_path / "r"), "--style-layer-weights", bad])
+        assert e.value.code == 2 and why in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
 
 
 def test_cli_refuses_a_temporal_weight_without_a_temporal_loss(tmp_path, style, photos, capsys):

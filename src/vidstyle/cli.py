@@ -25,6 +25,7 @@ from pathlib import Path
 from vidstyle import __version__
 from vidstyle.backends import BACKENDS
 from vidstyle.errors import OptionError, OutputExistsError, VidstyleError, first_line
+from vidstyle.losses import STYLE_LAYERS
 from vidstyle.methods import METHODS
 from vidstyle.models.reconet import OUTPUT_ACTIVATIONS
 from vidstyle.options import parse_option
@@ -63,6 +64,22 @@ def _positive_float(s: str) -> float:
     if v == 0:
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {s}")
     return v
+
+
+def _layer_weights(s: str) -> tuple[float, ...]:
+    """``W1,W2,W3,W4``: one finite weight >= 0 per style layer, not all 0."""
+    parts = s.split(",")
+    if len(parts) != len(STYLE_LAYERS):
+        raise argparse.ArgumentTypeError(
+            f"give {len(STYLE_LAYERS)} comma-separated weights, one per layer of "
+            f"{', '.join(STYLE_LAYERS)}; got {s!r}")
+    try:
+        weights = tuple(_nonnegative_float(p) for p in parts)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(f"must be finite numbers >= 0, got {s!r}") from None
+    if not any(weights):
+        raise argparse.ArgumentTypeError(f"at least one weight must be > 0, got {s!r}")
+    return weights
 
 
 def _option(name: str):
@@ -329,7 +346,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                                 "or train --preset huang or reconet")
     cfg = replace(cfg, weights=cfg.weights.scaled(
         content=args.content_weight, style=args.style_weight, tv=args.tv_weight,
-        temporal=args.temporal_weight, distill=args.distill, occlusion=args.occlusion_weight))
+        temporal=args.temporal_weight, distill=args.distill, occlusion=args.occlusion_weight,
+        style_layers=args.style_layer_weights))
     path = train(cfg, args.output, device=args.device, resume=args.resume,
                  overwrite=args.overwrite, progress=not args.quiet)
     print(f"wrote {path}")
@@ -532,6 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the final model is written when it ends (--steps is then ignored)")
     t.add_argument("--content-weight", type=_nonnegative_float, help="weight of the content term")
     t.add_argument("--style-weight", type=_nonnegative_float, help="weight of the style term (default 3e-4)")
+    t.add_argument("--style-layer-weights", type=_layer_weights, metavar="W1,W2,W3,W4",
+                   help="each style layer's share of the style weight, for "
+                        f"{', '.join(STYLE_LAYERS)} (default 1,1,1,1)")
     t.add_argument("--tv-weight", type=_nonnegative_float, help="weight of total variation")
     t.add_argument("--temporal-weight", type=_nonnegative_float,
                    help="weight of the output temporal term (reconet, huang: default 50000); the "

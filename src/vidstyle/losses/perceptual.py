@@ -43,15 +43,18 @@ def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def style_loss(
-    features: Mapping[str, torch.Tensor], target_grams: Mapping[str, torch.Tensor]
+    features: Mapping[str, torch.Tensor],
+    target_grams: Mapping[str, torch.Tensor],
+    weights: Mapping[str, float] | None = None,
 ) -> torch.Tensor:
     """Sum over layers of the mean squared difference between Gram matrices
-    (``||G - G_target||_F^2 / C^2``, so every layer counts alike), averaged over
-    the batch. Targets of batch size 1 broadcast to the batch."""
+    (``||G - G_target||_F^2 / C^2``), averaged over the batch, each layer times its
+    weight in ``weights`` (default 1). Targets of batch size 1 broadcast to the batch."""
     total = features[next(iter(features))].new_zeros((), dtype=torch.float32)
     for name, g_target in target_grams.items():
         g = gram_matrix(features[name])
-        total = total + ((g - g_target) ** 2).mean()
+        w = 1.0 if weights is None else weights[name]
+        total = total + w * ((g - g_target) ** 2).mean()
     return total
 
 
@@ -73,13 +76,20 @@ class StyleLoss(nn.Module):
         vgg: the loss network.
         style: ``(1, 3, H, W)`` style image in [0, 1].
         layers: VGG layers whose Gram matrices are matched.
+        weights: one weight per layer of ``layers`` (default 1 each).
     """
 
-    def __init__(self, vgg: VGG19, style: torch.Tensor, layers: Sequence[str] = STYLE_LAYERS):
+    def __init__(self, vgg: VGG19, style: torch.Tensor, layers: Sequence[str] = STYLE_LAYERS,
+                 weights: Sequence[float] | None = None):
         super().__init__()
         check_image("StyleLoss: style", style)
         self.vgg = vgg
         self.layers = tuple(layers)
+        weights = (1.0,) * len(self.layers) if weights is None else tuple(weights)
+        if len(weights) != len(self.layers) or any(not w >= 0 for w in weights):
+            raise ValueError(f"StyleLoss: need {len(self.layers)} non-negative layer weights "
+                             f"(one per layer of {self.layers}), got {weights}")
+        self.weights = dict(zip(self.layers, weights))
         self.set_target(style)
 
     @torch.no_grad()
@@ -95,4 +105,4 @@ class StyleLoss(nn.Module):
 
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Loss for precomputed VGG ``features`` (must include ``self.layers``)."""
-        return style_loss({n: features[n] for n in self.layers}, self.targets)
+        return style_loss({n: features[n] for n in self.layers}, self.targets, self.weights)

@@ -26,6 +26,8 @@ class LossWeights:
 
     content: float = 1e-4  # a: VGG relu3_3 feature MSE (Caffe scale, ~5e5 at step 0)
     style: float = 1e-5  # b: Gram MSE over relu1_2..relu4_3 (~5e6 at step 0)
+    # each style layer's share of b, in the order of vidstyle.losses.STYLE_LAYERS
+    style_layers: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
     tv: float = 1.0  # g: mean absolute neighbour difference of the output
     temporal_feature: float = 0.0  # lf: L_temp_f on the encoder output (reconet)
     temporal_output: float = 0.0  # lo: L_temp_o on the output (reconet, huang)
@@ -44,6 +46,7 @@ class LossWeights:
         temporal: float | None = None,
         distill: float | None = None,
         occlusion: float | None = None,
+        style_layers: tuple[float, ...] | None = None,
     ) -> LossWeights:
         """These weights with the given ones replaced (``None`` keeps a weight).
 
@@ -52,7 +55,7 @@ class LossWeights:
         """
         new: dict[str, float] = {
             k: v for k, v in {"content": content, "style": style, "tv": tv, "distill": distill,
-                              "occlusion": occlusion}.items()
+                              "occlusion": occlusion, "style_layers": style_layers}.items()
             if v is not None
         }
         if temporal is not None:
@@ -116,7 +119,10 @@ class TrainConfig:
             raise ValueError(f"unknown TrainConfig fields: {sorted(unknown)}")
         d = dict(d)
         d["model"] = ReCoNetConfig.from_dict(d.get("model", {}))
-        d["weights"] = LossWeights(**d.get("weights", {}))
+        weights = dict(d.get("weights", {}))
+        if "style_layers" in weights:  # a list once through JSON
+            weights["style_layers"] = tuple(weights["style_layers"])
+        d["weights"] = LossWeights(**weights)
         d["data"] = tuple(d.get("data", ()))
         d["data_weights"] = tuple(d.get("data_weights", ()))
         return cls(**d)

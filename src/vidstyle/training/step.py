@@ -64,7 +64,7 @@ class Losses(torch.nn.Module):
         self.perceptual = self.w.content > 0 or self.w.style > 0
         if self.perceptual:
             self.vgg = VGG19(last_layer="relu4_3")
-            self.style = StyleLoss(self.vgg, style, STYLE_LAYERS)
+            self.style = StyleLoss(self.vgg, style, STYLE_LAYERS, self.w.style_layers)
         self.teacher = None
         if self.w.distill > 0:
             teacher, _ = load_checkpoint(resolve_model(cfg.teacher), map_location=style.device)
