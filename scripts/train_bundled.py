@@ -152,12 +152,15 @@ STYLE_SOURCES = {
 
 def _init_spec(init: str) -> list[str]:
     """``candy.per-frame`` -> the bundled per-frame candy file; ``candy`` -> its reconet;
+    ``PATH.pt`` -> that model file;
     a style not bundled yet -> the recipe's start of its network size (``RECIPE_INIT``:
     candy or candy-lite), as for ``vidstyle train`` without ``--init``."""
     from vidstyle.errors import VidstyleError
     from vidstyle.pretrained import is_lite, resolve_model
     from vidstyle.training.config import RECIPE_INIT
 
+    if init.endswith(".pt"):  # a model file (e.g. a run's model.pt), as it is
+        return ["--init", str(resolve_model(init))]
     style, _, method = init.partition(".")
     try:
         return ["--init", str(resolve_model(style, method or "reconet"))]
@@ -190,8 +193,8 @@ def main() -> int:
     ap.add_argument("--runs", default=str(REPO / "runs"))
     ap.add_argument("--print", action="store_true", help="print the commands, run nothing")
     ap.add_argument("--no-export", action="store_true")
-    ap.add_argument("--init", help="warm-start from this bundled model instead of the model's own "
-                    "(e.g. a weak model restarted from another style's: --init candy)")
+    ap.add_argument("--init", help="warm-start from this bundled model (or a .pt file) instead of "
+                    "the model's own (e.g. a weak model restarted from another style's: --init candy)")
     ap.add_argument("--continue", dest="cont", action="store_true",
                     help="more training for the bundled models: each model's own run starts from "
                     "its bundled file, without the phases before it (e.g. a new recipe stage)")
@@ -200,7 +203,10 @@ def main() -> int:
                     "pairs (STABILITY); with --continue, a last stage for a bundled model")
     ap.add_argument("--minutes", type=float, help="override the budget of the models' own runs "
                     "(not of the phases before them; replaces a model's step count too)")
+    ap.add_argument("--steps", type=int, help="train the models' own runs for this many steps "
+                    "instead of their budgets (not the phases before them)")
     ap.add_argument("--style-weight", help="override the recipe's style weight (the model's own run)")
+    ap.add_argument("--style-size", help="override the recipe's style image size (the model's own run)")
     ap.add_argument("--contrast-only", action="store_true",
                     help="train nothing: rewrite the bundled files with each model's contrast "
                          "(Model.contrast), e.g. after changing it")
@@ -227,12 +233,15 @@ def main() -> int:
         extra = list(m.extra)
         if args.style_weight:
             extra += ["--style-weight", args.style_weight]  # the last value wins
+        if args.style_size:
+            extra += ["--style-size", args.style_size]
         if args.stability:
             extra += STABILITY
         if args.snapshot_every:
             extra += ["--snapshot-every", str(args.snapshot_every)]
         start = _init_spec(args.init or (m.key if args.cont else m.init))
-        steps = 0 if args.minutes else m.steps  # the model's own run only, not its phases
+        # the model's own run only, not its phases
+        steps = args.steps or (0 if args.minutes else m.steps)
         phases = () if args.cont else m.before
         runs = [(Path(args.runs) / f"{m.key}.{ph.label}", ph.minutes, ph.extra, 0) for ph in phases]
         runs.append((Path(args.runs) / m.key, minutes, extra, steps))

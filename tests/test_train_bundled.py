@@ -152,3 +152,17 @@ def test_finished_run_is_not_trained_again_and_says_so(tb, tmp_path, monkeypatch
     out = capsys.readouterr().out
     assert "finished before" in out and "not trained again" in out and "--runs" in out
     assert (run / "model.pt").read_bytes() == b""
+
+
+def test_a_stage_from_a_model_file_with_overrides(tb, tmp_path, monkeypatch, capsys) -> None:
+    """A stage from a run's model file (not mistaken for a style name), with the style size
+    and a step count overridden for the model's own run."""
+    init = tmp_path / "before.stage.pt"
+    init.write_bytes(b"")
+    (cmd,) = printed(tb, monkeypatch, capsys, "--only", "candy.reconet", "--continue", "--runs",
+                     str(tmp_path), "--init", str(init), "--stability", "--style-weight", "8e-4",
+                     "--style-size", "640", "--steps", "604")
+    assert value(cmd, "--init") == str(init)
+    assert value(cmd, "--style-size") == "640" and value(cmd, "--style-weight") == "8e-4"
+    assert value(cmd, "--steps") == "604" and "--minutes" not in cmd
+    assert value(cmd, "--frame-blur") == "3"
