@@ -45,7 +45,8 @@ def test_gradients_reach_every_parameter():
 ])
 def test_config_variants_run(kw):
     cfg = ReCoNetConfig(widths=(8, 8, 16), res_blocks=1, **kw)
-    y = ReCoNet(cfg).eval()(torch.rand(1, 3, 13, 17))
+    with torch.no_grad():
+        y = ReCoNet(cfg).eval()(torch.rand(1, 3, 13, 17))
     assert y.shape == (1, 3, 13, 17)
     assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
 
