@@ -53,7 +53,7 @@ class LossWeights:
         ``temporal`` sets the output temporal weight and scales the feature temporal
         weight with it, keeping their ratio (the preset's balance of the two terms).
         """
-        new: dict[str, float] = {
+        new: dict[str, Any] = {
             k: v for k, v in {"content": content, "style": style, "tv": tv, "distill": distill,
                               "occlusion": occlusion, "style_layers": style_layers}.items()
             if v is not None
