@@ -42,13 +42,14 @@ from _report import write_markdown
 from _sintel import SintelBench, input_and_models, save_jpeg
 from estab_contrast import contrast
 
-from vidstyle.flow.warp import inside_mask, warp
+from vidstyle.eval.metrics import stability_error_map
 
 REGIONS = ("near occlusions", "border", "interior")
 
 
 def regions(valid: torch.Tensor, radius: int) -> dict[str, torch.Tensor]:
-    """The three disjoint sets of valid pixels (``(1, 1, H, W)`` 0/1 each; see the doc)."""
+    """The three disjoint sets of the pixels where ``valid > 0`` (``(1, 1, H, W)`` bool each;
+    see the doc)."""
     left_out = (valid <= 0).float()
     near = F.max_pool2d(left_out, 2 * radius + 1, stride=1, padding=radius) > 0
     edge = torch.ones_like(valid, dtype=torch.bool)
@@ -65,11 +66,10 @@ def measure(fn, bench: SintelBench, radius: int) -> dict:
     for d in bench.loaded:
         flow, mask = d["flow"], d["mask"]
         o1, o2 = (fn(x).clamp(0, 1) for x in (d["frame1"], d["frame2"]))
-        valid = mask * inside_mask(flow).to(mask.dtype)
-        err = (o1 - warp(o2, flow)).pow(2).mean(dim=1, keepdim=True)
-        n = valid.sum().item()
-        for name, region in regions(valid, radius).items():
-            parts[name] += (err * region).sum().item() / n / len(bench.loaded)
+        d2, weight = stability_error_map(o1, o2, flow, mask)
+        n = weight.sum().item()
+        for name, region in regions(weight, radius).items():
+            parts[name] += torch.where(region, weight * d2, 0.0).sum().item() / n / len(bench.loaded)
             pixels[name] += region.sum().item() / n / len(bench.loaded)
         stds += [contrast(o1), contrast(o2)]
     total = sum(parts.values())
@@ -85,8 +85,8 @@ def map_row(fn, d: dict) -> torch.Tensor:
     ``(1, 3, H, 1024)``."""
     flow, mask = d["flow"], d["mask"]
     o1, o2 = (fn(x).clamp(0, 1) for x in (d["frame1"], d["frame2"]))
-    valid = mask * inside_mask(flow).to(mask.dtype)
-    err = (o1 - warp(o2, flow)).pow(2).mean(dim=1, keepdim=True).sqrt() * valid
+    d2, weight = stability_error_map(o1, o2, flow, mask)
+    err = torch.where(weight > 0, d2.sqrt() * weight, 0.0).to(o1.dtype)
     row = torch.cat([o1, (4 * err).clamp(0, 1).expand_as(o1)], dim=-1)
     w = o1.shape[-1]
     left = max(0, (w - 512) // 2)

@@ -27,6 +27,7 @@ from vidstyle.eval import (
     mean_abs_frame_difference,
     pair_stability_error,
     pair_stability_errors,
+    stability_error_map,
     style_distance,
     warping_error,
     warping_errors,
@@ -253,6 +254,18 @@ def test_stability_error_batched_equals_per_item(layer_pairs: list[dict[str, tor
     )
     assert batched == pytest.approx(per_item, rel=1e-6)
     assert e_stab(batched) == pytest.approx(math.sqrt(sum(per_item) / 2), rel=1e-6)
+
+
+def test_stability_error_map_is_the_metrics_pixels(layer_pairs: list[dict[str, torch.Tensor]]) -> None:
+    """Its weighted mean over the pixels of weight > 0 is err_t; left-out pixels weigh 0."""
+    d = layer_pairs[0]
+    d2, weight = stability_error_map(d["frame1"], d["frame2"], d["flow"], d["mask"])
+    assert d2.shape == weight.shape == d["mask"].shape and d2.dtype == torch.float64
+    on = weight > 0
+    mean = (torch.where(on, weight * d2, 0.0).sum() / weight.sum()).item()
+    assert mean == pytest.approx(pair_stability_error(d["frame1"], d["frame2"], d["flow"], d["mask"]),
+                                 rel=1e-9)
+    assert not on[d["mask"] == 0].any() and 0 < on.sum() < on.numel()
 
 
 def test_stability_error_rejects_bad_input() -> None:

@@ -51,7 +51,16 @@ def _masked_mean_sq(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> tor
     inf there cannot leak into the result. Returns ``(B,)`` float64; NaN for an item
     without any valid pixel.
     """
-    d2 = (a.double() - b.double()).pow(2).mean(dim=1, keepdim=True)  # (B, 1, H, W)
+    return _masked_mean(_sq_diff(a, b), mask)
+
+
+def _sq_diff(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``(B, 1, H, W)`` float64: the mean over channels of ``(a - b)^2``."""
+    return (a.double() - b.double()).pow(2).mean(dim=1, keepdim=True)
+
+
+def _masked_mean(d2: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per item, the mask-weighted mean of ``d2`` ``(B, 1, H, W)`` (see :func:`_masked_mean_sq`)."""
     m = mask.double()
     valid = m > 0
     num = torch.where(valid, m * d2, 0.0).sum(dim=(1, 2, 3))
@@ -94,13 +103,16 @@ def _vgg_device(vgg: VGG19) -> torch.device:
 
 
 @torch.no_grad()
-def pair_stability_errors(
+def stability_error_map(
     out_t: torch.Tensor, out_t1: torch.Tensor, flow_fw: torch.Tensor, mask: torch.Tensor
-) -> list[float]:
-    """Per-item temporal error of a batch of output pairs; see :func:`pair_stability_error`.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-pixel terms of :func:`pair_stability_error` and the weights it averages them with.
 
     Returns:
-        ``B`` floats, one ``err_t`` per item.
+        ``(d2, weight)``, each ``(B, 1, H, W)``: ``d2`` (float64) the mean over channels of
+        ``(O_t(p) - O_{t+1}(p + f(p)))^2``; ``weight`` the mask times 0 where ``p + f(p)``
+        leaves the frame. ``err_t`` is the ``weight``-weighted mean of ``d2`` over the
+        pixels where ``weight > 0``; elsewhere ``d2`` may be anything, even NaN.
     """
     dims: dict[str, int] = {}
     check_shape("pair_stability_error: out_t", out_t, ("B", "C", "H", "W"), dims)
@@ -109,8 +121,19 @@ def pair_stability_errors(
     check_shape("pair_stability_error: mask", mask, ("B", 1, "H", "W"), dims)
     _check_mask_values("pair_stability_error: mask", mask)
     warped = warp(out_t1, flow_fw.to(out_t1.dtype))  # O_{t+1}(p + flow(p)) on frame t's grid
-    valid = mask * inside_mask(flow_fw).to(mask.dtype)
-    err = _masked_mean_sq(out_t, warped, valid)
+    return _sq_diff(out_t, warped), mask * inside_mask(flow_fw).to(mask.dtype)
+
+
+@torch.no_grad()
+def pair_stability_errors(
+    out_t: torch.Tensor, out_t1: torch.Tensor, flow_fw: torch.Tensor, mask: torch.Tensor
+) -> list[float]:
+    """Per-item temporal error of a batch of output pairs; see :func:`pair_stability_error`.
+
+    Returns:
+        ``B`` floats, one ``err_t`` per item.
+    """
+    err = _masked_mean(*stability_error_map(out_t, out_t1, flow_fw, mask))
     empty = torch.nonzero(torch.isnan(err)).flatten().tolist()
     if empty:
         raise ValueError(f"pair_stability_error: mask has no valid pixel for item(s) {empty}")
